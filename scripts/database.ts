@@ -1,0 +1,11 @@
+import 'dotenv/config';
+import { Logger } from '@nestjs/common';
+import { AppConfig, loadConfig } from '../src/config/app-config';
+import { resolveDatabase, ResolvedDatabase } from '../src/database/database-url';
+
+/** For operator scripts: the configured database (the embedded one when DATABASE_URL is unset). */
+export async function scriptDatabase(): Promise<{ config: AppConfig; database: ResolvedDatabase }> {
+  Logger.overrideLogger(['error', 'warn', 'log']);
+  const config = loadConfig();
+  return { config, database: await resolveDatabase(config) };
+}

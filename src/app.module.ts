@@ -1,0 +1,65 @@
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { ApolloDriver, ApolloDriverConfig } from '@nestjs/apollo';
+import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { GraphQLModule } from '@nestjs/graphql';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import path from 'node:path';
+import { AuthModule } from './auth/auth.module';
+import { BillingModule } from './billing/billing.module';
+import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { graphqlHttpStatusPlugin, keepHttpStatus } from './common/graphql-http-status.plugin';
+import { GraphQLContext } from './common/request-context';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { CreditsModule } from './credits/credits.module';
+import { databaseOptions } from './database/database.options';
+import { PlansModule } from './plans/plans.module';
+import { ProjectsModule } from './projects/projects.module';
+import { UsageModule } from './usage/usage.module';
+
+/** The committed schema: regenerated from the code whenever the service starts in development. */
+export const SCHEMA_FILE = path.resolve(process.cwd(), 'schema.graphql');
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, databaseUrl: string): DynamicModule {
+    const development = config.NODE_ENV === 'development';
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.register(config),
+        TypeOrmModule.forRoot({ ...databaseOptions(databaseUrl, config.DATABASE_POOL_SIZE), autoLoadEntities: true }),
+        GraphQLModule.forRoot<ApolloDriverConfig>({
+          driver: ApolloDriver,
+          autoSchemaFile: development ? SCHEMA_FILE : true,
+          sortSchema: true,
+          playground: false,
+          introspection: !config.isProduction,
+          plugins: [
+            graphqlHttpStatusPlugin,
+            ...(development ? [ApolloServerPluginLandingPageLocalDefault({ embed: true })] : []),
+          ],
+          context: ({ req, res }: GraphQLContext) => ({ req, res }),
+          formatError: keepHttpStatus,
+          includeStacktraceInErrorResponses: false,
+          // Our plugin decides: a wholly refused operation keeps its status (402, 401...), a partial one answers 200.
+          preserveHttpStatusForExecutionErrors: false,
+        }),
+        PlansModule,
+        CreditsModule,
+        UsageModule,
+        BillingModule,
+        ProjectsModule,
+        AuthModule,
+      ],
+      providers: [
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+        {
+          provide: APP_PIPE,
+          useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
+        },
+      ],
+    };
+  }
+}

@@ -1,0 +1,57 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createRemoteJWKSet, JWTPayload, jwtVerify, JWTVerifyGetKey, SignJWT } from 'jose';
+import { AppConfig } from '../config/app-config';
+import { AuthErrorCode, AuthException } from './auth.exception';
+import { AuthenticatedAccount, Role } from './role.enum';
+
+/** Account ids are the identity provider's subject: bounded, printable, no spaces. */
+export const ACCOUNT_ID_PATTERN = /^[A-Za-z0-9._@:|+-]{1,128}$/;
+
+const KNOWN_ROLES = new Set<string>(Object.values(Role));
+
+/** Verifies bearer tokens: HS256 with JWT_SECRET, or keys from JWT_JWKS_URL. */
+@Injectable()
+export class TokenService {
+  private readonly secret?: Uint8Array;
+  private readonly jwks?: JWTVerifyGetKey;
+
+  constructor(@Inject(AppConfig) private readonly config: AppConfig) {
+    if (config.JWT_JWKS_URL) this.jwks = createRemoteJWKSet(new URL(config.JWT_JWKS_URL));
+    if (config.JWT_SECRET) this.secret = new TextEncoder().encode(config.JWT_SECRET);
+  }
+
+  async verify(token: string): Promise<AuthenticatedAccount> {
+    let payload: JWTPayload;
+    try {
+      const options = { issuer: this.config.JWT_ISSUER, audience: this.config.JWT_AUDIENCE };
+      payload = this.jwks
+        ? (await jwtVerify(token, this.jwks, options)).payload
+        : (await jwtVerify(token, this.secret!, { ...options, algorithms: ['HS256'] })).payload;
+    } catch {
+      throw new AuthException(AuthErrorCode.UNAUTHENTICATED, 'The bearer token is invalid or expired.');
+    }
+    if (typeof payload.sub !== 'string' || !ACCOUNT_ID_PATTERN.test(payload.sub)) {
+      throw new AuthException(AuthErrorCode.UNAUTHENTICATED, 'The token has no valid subject (account id).');
+    }
+    const claimed = Array.isArray(payload.roles) ? payload.roles : [];
+    const roles = claimed.filter((role): role is Role => typeof role === 'string' && KNOWN_ROLES.has(role));
+    return { id: payload.sub, roles };
+  }
+}
+
+/** Signs an HS256 token: the development helper and the tests use it. */
+export function signToken(
+  secret: string,
+  accountId: string,
+  roles: Role[] = [],
+  options: { expiresIn?: string | number; issuer?: string; audience?: string } = {},
+): Promise<string> {
+  const jwt = new SignJWT({ roles })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(accountId)
+    .setIssuedAt()
+    .setExpirationTime(options.expiresIn ?? '12h');
+  if (options.issuer) jwt.setIssuer(options.issuer);
+  if (options.audience) jwt.setAudience(options.audience);
+  return jwt.sign(new TextEncoder().encode(secret));
+}

@@ -1,0 +1,87 @@
+import { HttpException, HttpStatus } from '@nestjs/common';
+import { GraphQLError } from 'graphql';
+import { AuthErrorCode } from '../auth/auth.exception';
+import { CreditsErrorCode } from '../credits/credits.exception';
+import { PlansErrorCode } from '../plans/plans.exception';
+import { BillingErrorCode } from '../billing/billing.exception';
+import { CommonErrorCode } from './common.exception';
+import { DomainException } from './domain.exception';
+
+export interface ClientError {
+  /** GraphQL `extensions.code`, also the `code` of a REST error body. */
+  code: string;
+  status: number;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+type PublicForm = { code: string; status: number };
+
+const NOT_FOUND: PublicForm = { code: 'NOT_FOUND', status: HttpStatus.NOT_FOUND };
+const BAD_USER_INPUT: PublicForm = { code: 'BAD_USER_INPUT', status: HttpStatus.BAD_REQUEST };
+
+/** Every module's error codes and how clients see them. */
+const PUBLIC_FORMS: Record<string, PublicForm> = {
+  [AuthErrorCode.UNAUTHENTICATED]: { code: 'UNAUTHENTICATED', status: HttpStatus.UNAUTHORIZED },
+  [AuthErrorCode.FORBIDDEN]: { code: 'FORBIDDEN', status: HttpStatus.FORBIDDEN },
+  [PlansErrorCode.PLAN_NOT_FOUND]: NOT_FOUND,
+  [PlansErrorCode.PACKAGE_NOT_FOUND]: NOT_FOUND,
+  [CreditsErrorCode.INSUFFICIENT_CREDITS]: { code: 'INSUFFICIENT_CREDITS', status: HttpStatus.PAYMENT_REQUIRED },
+  [CreditsErrorCode.QUOTA_EXCEEDED]: { code: 'QUOTA_EXCEEDED', status: HttpStatus.PAYMENT_REQUIRED },
+  [CreditsErrorCode.INVALID_CHARGE]: BAD_USER_INPUT,
+  [CreditsErrorCode.IDEMPOTENCY_CONFLICT]: { code: 'IDEMPOTENCY_CONFLICT', status: HttpStatus.CONFLICT },
+  [CreditsErrorCode.HOLD_NOT_FOUND]: NOT_FOUND,
+  [CreditsErrorCode.HOLD_NOT_PENDING]: { code: 'HOLD_NOT_PENDING', status: HttpStatus.CONFLICT },
+  [CreditsErrorCode.HOLD_EXPIRED]: { code: 'HOLD_EXPIRED', status: HttpStatus.CONFLICT },
+  [BillingErrorCode.BILLING_NOT_CONFIGURED]: { code: 'BILLING_NOT_CONFIGURED', status: HttpStatus.SERVICE_UNAVAILABLE },
+  [CommonErrorCode.NOT_IMPLEMENTED]: { code: 'NOT_IMPLEMENTED', status: HttpStatus.NOT_IMPLEMENTED },
+};
+
+const HTTP_STATUS_CODES: Record<number, string> = {
+  400: 'BAD_USER_INPUT',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  429: 'TOO_MANY_REQUESTS',
+};
+
+function validationMessages(response: unknown): string[] | undefined {
+  const message = (response as { message?: unknown } | null)?.message;
+  if (Array.isArray(message)) return message.map(String);
+  return undefined;
+}
+
+/**
+ * Turns anything thrown while serving a request into what the client sees, or undefined for an unexpected error,
+ * which the caller logs and answers as INTERNAL_SERVER_ERROR without internals.
+ */
+export function toClientError(error: unknown): ClientError | undefined {
+  if (error instanceof DomainException) {
+    const form = PUBLIC_FORMS[error.code] ?? { code: error.code, status: HttpStatus.BAD_REQUEST };
+    const details = form.code === error.code ? error.details : { reason: error.code, ...error.details };
+    return { code: form.code, status: form.status, message: error.message, details };
+  }
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    if (status >= 500) return undefined;
+    const messages = validationMessages(error.getResponse());
+    return {
+      code: HTTP_STATUS_CODES[status] ?? 'BAD_REQUEST',
+      status,
+      message: messages ? `Invalid input: ${messages.join('; ')}` : error.message,
+      details: messages ? { validationErrors: messages } : {},
+    };
+  }
+  if (error instanceof GraphQLError && error.extensions?.code && error.extensions.code !== 'INTERNAL_SERVER_ERROR') {
+    return {
+      code: String(error.extensions.code),
+      status: HttpStatus.BAD_REQUEST,
+      message: error.message,
+      details: {},
+    };
+  }
+  return undefined;
+}
+

@@ -1,0 +1,46 @@
+import { ConfigValidationError, DEVELOPMENT_JWT_SECRET, loadConfig } from './app-config';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigValidationError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('has working defaults for development', () => {
+    const config = loadConfig({ NODE_ENV: 'test' });
+    expect(config.PORT).toBe(3000);
+    expect(config.HOLD_TTL_SECONDS).toBe(300);
+    expect(config.JWT_SECRET).toBe(DEVELOPMENT_JWT_SECRET);
+    expect(config.stripeConfigured).toBe(false);
+  });
+
+  it('names every bad variable', () => {
+    const problems = problemsOf({ PORT: 'eighty', DATABASE_URL: 'mysql://x', HOLD_TTL_SECONDS: '-1' });
+    expect(problems.join('\n')).toMatch(/PORT/);
+    expect(problems.join('\n')).toMatch(/DATABASE_URL/);
+    expect(problems.join('\n')).toMatch(/HOLD_TTL_SECONDS/);
+  });
+
+  it('refuses a bad cron expression', () => {
+    expect(problemsOf({ CREDITS_CRON: 'every minute' }).join()).toMatch(/CREDITS_CRON/);
+  });
+
+  it('requires a JWT secret in production', () => {
+    expect(problemsOf({ NODE_ENV: 'production' }).join()).toMatch(/JWT_SECRET/);
+    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) })).toEqual([]);
+  });
+
+  it('refuses a short JWT secret and a Stripe key without its webhook secret', () => {
+    expect(problemsOf({ JWT_SECRET: 'short' }).join()).toMatch(/JWT_SECRET/);
+    expect(problemsOf({ STRIPE_SECRET_KEY: 'sk_test_abc' }).join()).toMatch(/STRIPE_WEBHOOK_SECRET/);
+  });
+
+  it('treats empty values as unset', () => {
+    expect(loadConfig({ NODE_ENV: 'test', DATABASE_URL: '', STRIPE_SECRET_KEY: '' }).DATABASE_URL).toBeUndefined();
+  });
+});

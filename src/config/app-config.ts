@@ -1,0 +1,173 @@
+import { Logger } from '@nestjs/common';
+import { plainToInstance, Transform, Type } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
+import { validateCronExpression } from 'cron';
+
+export const DEVELOPMENT_JWT_SECRET = 'development-only-secret-change-me';
+
+const emptyToUndefined = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+/**
+ * The service's whole configuration, read from the environment once at start-up. Every variable is listed in
+ * `.env.example`; a bad value stops the service with a message naming the variable.
+ */
+export class AppConfig {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  /** A PostgreSQL connection string; without it an embedded PostgreSQL is started with its data under `.data/`. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// or postgresql:// URL' })
+  DATABASE_URL?: string;
+
+  /** Port of the embedded PostgreSQL; 0 picks a free one. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  EMBEDDED_POSTGRES_PORT = 0;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DATABASE_POOL_SIZE = 10;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters long' })
+  JWT_SECRET?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] }, { message: 'JWT_JWKS_URL must be an http(s) URL' })
+  JWT_JWKS_URL?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  JWT_ISSUER?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  JWT_AUDIENCE?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^(sk|rk)_(test|live)_\w+$/, { message: 'STRIPE_SECRET_KEY must look like sk_test_... or sk_live_...' })
+  STRIPE_SECRET_KEY?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^whsec_\w+$/, { message: 'STRIPE_WEBHOOK_SECRET must look like whsec_...' })
+  STRIPE_WEBHOOK_SECRET?: string;
+
+  /** An alternative Stripe API address, such as a local Stripe-compatible server in tests. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] }, { message: 'STRIPE_API_BASE must be an http(s) URL' })
+  STRIPE_API_BASE?: string;
+
+  /** The frontend's address, for checkout return pages and upgrade / purchase links. */
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] }, { message: 'APP_URL must be an http(s) URL' })
+  APP_URL = 'http://localhost:3000';
+
+  @IsString()
+  CREDITS_CRON = '* * * * *';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(5)
+  @Max(86_400)
+  HOLD_TTL_SECONDS = 300;
+
+  /** Wallet credits paid for one MESSAGE unit once the period's allowance is used up; 0 disables wallet payment. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  WALLET_RATE_MESSAGE = 1;
+
+  /** Wallet credits paid for one INTEGRATION unit once the period's allowance is used up; 0 disables it. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  WALLET_RATE_INTEGRATION = 1;
+
+  @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
+  LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
+
+  get isProduction(): boolean {
+    return this.NODE_ENV === 'production';
+  }
+
+  get stripeConfigured(): boolean {
+    return Boolean(this.STRIPE_SECRET_KEY);
+  }
+}
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+function describe(errors: ValidationError[]): string[] {
+  return errors.flatMap((error) =>
+    Object.values(error.constraints ?? {}).map((message) =>
+      message.startsWith(error.property) ? message : `${error.property}: ${message}`,
+    ),
+  );
+}
+
+/** Reads and validates the configuration; throws a ConfigValidationError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const known = Object.keys(new AppConfig());
+  const raw = Object.fromEntries(Object.entries(env).filter(([key]) => known.includes(key)));
+  const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });
+  const problems = describe(validateSync(config, { skipMissingProperties: false }));
+
+  if (!validateCronExpression(config.CREDITS_CRON).valid) problems.push(`CREDITS_CRON: "${config.CREDITS_CRON}" is not a cron expression`);
+  if (config.isProduction && !config.JWT_SECRET && !config.JWT_JWKS_URL) {
+    problems.push('JWT_SECRET: required in production (or set JWT_JWKS_URL)');
+  }
+  if (config.STRIPE_SECRET_KEY && !config.STRIPE_WEBHOOK_SECRET) {
+    problems.push('STRIPE_WEBHOOK_SECRET: required when STRIPE_SECRET_KEY is set');
+  }
+  if (problems.length > 0) throw new ConfigValidationError(problems);
+
+  if (!config.JWT_SECRET && !config.JWT_JWKS_URL) {
+    config.JWT_SECRET = DEVELOPMENT_JWT_SECRET;
+    if (config.NODE_ENV !== 'test') {
+      new Logger('Config').warn(
+        '!!! JWT_SECRET is not set: using the built-in development secret. Anyone can mint tokens for this ' +
+          'instance. Set JWT_SECRET (or JWT_JWKS_URL) before exposing it; production refuses to start without. !!!',
+      );
+    }
+  }
+  return config;
+}

@@ -1,0 +1,142 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
+import { Clock } from '../common/clock';
+import { inTransaction } from '../database/transaction';
+import { PlanEntity } from '../plans/entities/plan.entity';
+import { PlanCode } from '../plans/plan-code.enum';
+import { CreditType, GRANT_PRIORITY } from './credit-type.enum';
+import { AccountEntity } from './entities/account.entity';
+import { Ledger } from './ledger';
+import { Period, periodAt } from './period-math';
+
+const POOLS = ['INTEGRATION', 'MESSAGE', 'PROJECT', 'WALLET'] as const;
+const ALLOWANCE_TYPES = [CreditType.MESSAGE, CreditType.INTEGRATION] as const;
+/** Account ids already known to exist, so that only an account's first request pays for the check. */
+const KNOWN_ACCOUNTS_LIMIT = 100_000;
+
+/** The allowance grant of one account, type and period: its source key makes a second grant impossible. */
+export function allowanceSourceKey(accountId: string, type: CreditType, periodStart: Date): string {
+  return `allowance:${accountId}:${type}:${periodStart.toISOString()}`;
+}
+
+/**
+ * Accounts and their periods: created on first sight on the FREE plan with the first period's allowance, and
+ * renewed (unused allowance expires, the new period's is granted) when a period has ended.
+ */
+@Injectable()
+export class AccountsService {
+  private readonly logger = new Logger(AccountsService.name);
+  private readonly known = new Set<string>();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly ledger: Ledger,
+    private readonly clock: Clock,
+    @InjectRepository(AccountEntity) private readonly accounts: Repository<AccountEntity>,
+  ) {}
+
+  find(accountId: string): Promise<AccountEntity | null> {
+    return this.accounts.findOneBy({ id: accountId });
+  }
+
+  /**
+   * Creates the account on first sight. Concurrent first requests race on the primary key: one inserts, the
+   * others wait for it and find the row, so the account and its allowance are created once.
+   */
+  async ensure(accountId: string): Promise<void> {
+    if (this.known.has(accountId)) return;
+    const created = await inTransaction(this.dataSource, async (manager) => {
+      const now = this.clock.now();
+      const rows: Array<{ id: string }> = await manager.query(
+        `INSERT INTO accounts (id, plan_code, period_anchor, current_period_start, current_period_end, created_at,
+                               updated_at)
+         SELECT $1, code, $2, $2, $3, $2, $2 FROM plans WHERE code = 'FREE'
+         ON CONFLICT (id) DO NOTHING
+         RETURNING id`,
+        [accountId, now, periodAt(now, now).end],
+      );
+      if (rows.length === 0) return false;
+      await manager.query(
+        `INSERT INTO credit_balances (account_id, pool, updated_at) SELECT $1, pool, $2 FROM unnest($3::text[]) pool`,
+        [accountId, now, POOLS],
+      );
+      const plan = await manager.findOneByOrFail(PlanEntity, { code: PlanCode.FREE });
+      await this.grantAllowance(manager, accountId, plan, periodAt(now, now), now);
+      return true;
+    });
+    if (created) this.logger.log(`Account ${accountId} created on the FREE plan`);
+    if (this.known.size >= KNOWN_ACCOUNTS_LIMIT) this.known.clear();
+    this.known.add(accountId);
+  }
+
+  /** The account, renewed first if its period has ended, so that what is shown is the current period. */
+  async current(accountId: string): Promise<AccountEntity> {
+    await this.ensure(accountId);
+    const now = this.clock.now();
+    let account = await this.accounts.findOneByOrFail({ id: accountId });
+    if (account.currentPeriodEnd <= now) {
+      await inTransaction(this.dataSource, (manager) => this.renewIfDue(manager, accountId, now));
+      account = await this.accounts.findOneByOrFail({ id: accountId });
+    }
+    return account;
+  }
+
+  /**
+   * Moves an account whose period has ended to the period containing `now`, inside the caller's transaction:
+   * a pending downgrade or cancellation takes effect, the old allowance expires and the new one is granted once.
+   * Periods missed during downtime are skipped, not granted. Returns false when nothing was due.
+   */
+  async renewIfDue(manager: EntityManager, accountId: string, now: Date): Promise<boolean> {
+    const account = await manager.findOne(AccountEntity, {
+      where: { id: accountId },
+      lock: { mode: 'pessimistic_write' },
+    });
+    if (!account || account.currentPeriodEnd > now) return false;
+
+    const period = periodAt(account.periodAnchor, now);
+    const planCode = account.pendingPlanCode ?? (account.cancelAtPeriodEnd ? PlanCode.FREE : account.planCode);
+    const plan = await manager.findOneByOrFail(PlanEntity, { code: planCode });
+
+    await this.ledger.expireAllowance(manager, accountId, period.start, now);
+    await this.grantAllowance(manager, accountId, plan, period, now);
+    await manager.update(AccountEntity, accountId, {
+      planCode,
+      pendingPlanCode: null,
+      cancelAtPeriodEnd: false,
+      currentPeriodStart: period.start,
+      currentPeriodEnd: period.end,
+      updatedAt: now,
+    });
+    this.logger.log(`Account ${accountId} renewed on ${planCode} for ${period.start.toISOString()}`);
+    return true;
+  }
+
+  /** Grants a period's MESSAGE and INTEGRATION allowance of a plan (once per account, type and period). */
+  async grantAllowance(
+    manager: EntityManager,
+    accountId: string,
+    plan: PlanEntity,
+    period: Period,
+    now: Date,
+  ): Promise<void> {
+    for (const type of ALLOWANCE_TYPES) {
+      const amount = plan.limitOf(type) ?? 0;
+      if (amount <= 0) continue;
+      await this.ledger.grant(manager, {
+        accountId,
+        pool: type,
+        kind: 'ALLOWANCE',
+        ledgerKind: 'GRANT',
+        amount,
+        priority: GRANT_PRIORITY.ALLOWANCE,
+        expiresAt: period.end,
+        periodStart: period.start,
+        sourceKey: allowanceSourceKey(accountId, type, period.start),
+        description: `${plan.name} plan allowance`,
+        reference: null,
+        now,
+      });
+    }
+  }
+}

@@ -1,0 +1,31 @@
+import { registerEnumType } from '@nestjs/graphql';
+
+export enum CreditType {
+  MESSAGE = 'MESSAGE',
+  INTEGRATION = 'INTEGRATION',
+  PROJECT = 'PROJECT',
+}
+registerEnumType(CreditType, { name: 'CreditType' });
+
+/** Where credits sit: each type's allowance or quota, plus the wallet shared by MESSAGE and INTEGRATION. */
+export type CreditPool = CreditType | 'WALLET';
+
+export type GrantKind = 'ALLOWANCE' | 'PURCHASE' | 'PROMO' | 'ADMIN';
+
+export type LedgerKind =
+  | 'GRANT'
+  | 'PURCHASE'
+  | 'CONSUME'
+  | 'HOLD'
+  | 'CAPTURE'
+  | 'RELEASE'
+  | 'REFUND'
+  | 'EXPIRE'
+  | 'CLAWBACK'
+  | 'ADJUST';
+
+/** Spending order inside the wallet: higher first. */
+export const GRANT_PRIORITY: Record<GrantKind, number> = { ALLOWANCE: 0, PURCHASE: 10, PROMO: 20, ADMIN: 20 };
+
+/** The largest amount one charge or grant may carry; GraphQL's Int bounds it anyway. */
+export const MAX_CREDIT_AMOUNT = 1_000_000_000;

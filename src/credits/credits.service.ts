@@ -1,0 +1,349 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { AppLinks, appLinks } from '../common/app-links';
+import { Clock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
+import { inTransaction, pgErrorCode } from '../database/transaction';
+import { AccountsService } from './accounts.service';
+import { CreditType, GRANT_PRIORITY, GrantKind, MAX_CREDIT_AMOUNT } from './credit-type.enum';
+import { CreditsErrorCode, CreditsException } from './credits.exception';
+import { HoldStatus } from './entities/credit-hold.entity';
+import { ChargeLine, ChargeLineResult, ChargeOutcome, GrantOutcome, Ledger, Refusal, SettleOutcome } from './ledger';
+
+export interface Charge {
+  type: CreditType;
+  amount: number;
+}
+
+export interface ChargeOptions {
+  /** The same key with the same input charges once; with a different input it is refused. */
+  idempotencyKey?: string | null;
+  description?: string | null;
+}
+
+export interface Hold {
+  id: string;
+  status: HoldStatus;
+  /** True when the idempotency key had already reserved these charges. */
+  replayed: boolean;
+}
+
+export interface ConsumeOutcome {
+  allowed: boolean;
+  creditType: CreditType;
+  charged: number;
+  fromAllowance: number;
+  fromWallet: number;
+  remaining: number | null;
+  replayed: boolean;
+  /** Why it was refused, when it was. */
+  refusal?: CreditsException;
+}
+
+export interface WalletGrant {
+  accountId: string;
+  amount: number;
+  kind: Exclude<GrantKind, 'ALLOWANCE'>;
+  /** Unique per grant: a second grant with the same key returns the first. */
+  sourceKey: string;
+  description?: string | null;
+  reference?: string | null;
+  expiresAt?: Date | null;
+}
+
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+export const MAX_DESCRIPTION_LENGTH = 500;
+const RETRYABLE_CODES = new Set(['23505', '40001', '40P01']);
+
+const TYPE_NOUN: Record<CreditType, string> = {
+  [CreditType.MESSAGE]: 'message',
+  [CreditType.INTEGRATION]: 'integration',
+  [CreditType.PROJECT]: 'project',
+};
+
+function invalid(message: string, field?: string): CreditsException {
+  return new CreditsException(CreditsErrorCode.INVALID_CHARGE, message, field ? { field } : {});
+}
+
+export function assertAmount(amount: unknown, field = 'amount'): asserts amount is number {
+  if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount <= 0 || amount > MAX_CREDIT_AMOUNT) {
+    throw invalid(`${field} must be a whole number from 1 to ${MAX_CREDIT_AMOUNT}, got ${String(amount)}.`, field);
+  }
+}
+
+function assertText(value: string | null | undefined, field: string, max: number): void {
+  if (value === null || value === undefined) return;
+  if (typeof value !== 'string' || value.length === 0 || value.length > max) {
+    throw invalid(`${field} must be between 1 and ${max} characters.`, field);
+  }
+}
+
+/** Merges charges of one type and checks every one, so that nothing reaches the ledger unless all are valid. */
+function normalise(charges: Charge[]): Charge[] {
+  if (!Array.isArray(charges) || charges.length === 0) throw invalid('At least one charge is required.', 'charges');
+  const merged = new Map<CreditType, number>();
+  for (const charge of charges) {
+    if (!Object.values(CreditType).includes(charge?.type)) {
+      throw invalid(`Unknown credit type ${String(charge?.type)}.`, 'type');
+    }
+    assertAmount(charge.amount);
+    const total = (merged.get(charge.type) ?? 0) + charge.amount;
+    assertAmount(total);
+    merged.set(charge.type, total);
+  }
+  return [...merged].sort(([a], [b]) => a.localeCompare(b)).map(([type, amount]) => ({ type, amount }));
+}
+
+function requestHash(accountId: string, mode: string, charges: Charge[]): string {
+  return createHash('sha256').update(JSON.stringify([accountId, mode, charges])).digest('hex');
+}
+
+/**
+ * The one place that moves credits. Reservations, captures, releases, one-step consumption and grants all go
+ * through the ledger's database functions; an account whose period has ended is renewed in the same transaction as
+ * the charge that found it so.
+ */
+@Injectable()
+export class CreditsService {
+  private readonly links: AppLinks;
+  private readonly walletRates: Record<CreditType, number>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly ledger: Ledger,
+    private readonly accounts: AccountsService,
+    private readonly clock: Clock,
+    @Inject(AppConfig) private readonly config: AppConfig,
+  ) {
+    this.links = appLinks(config);
+    this.walletRates = {
+      [CreditType.MESSAGE]: config.WALLET_RATE_MESSAGE,
+      [CreditType.INTEGRATION]: config.WALLET_RATE_INTEGRATION,
+      [CreditType.PROJECT]: 0,
+    };
+  }
+
+  /** Wallet credits paid per unit of a type once its allowance is used up (0: the wallet does not pay). */
+  walletRate(type: CreditType): number {
+    return this.walletRates[type];
+  }
+
+  /**
+   * Takes every charge out of what is available, or none of them: refused charges throw INSUFFICIENT_CREDITS
+   * (QUOTA_EXCEEDED for PROJECT) and change nothing. The hold must then be captured or released; if neither
+   * happens it expires after HOLD_TTL_SECONDS and the sweeper gives the credits back.
+   */
+  async reserve(accountId: string, charges: Charge[], options: ChargeOptions = {}): Promise<Hold> {
+    const lines = this.linesFor(normalise(charges));
+    assertText(options.idempotencyKey, 'idempotencyKey', MAX_IDEMPOTENCY_KEY_LENGTH);
+    assertText(options.description, 'description', MAX_DESCRIPTION_LENGTH);
+    const outcome = await this.charge(accountId, 'HOLD', lines, options);
+    if (outcome.status !== 'OK') throw this.failure(outcome);
+    return { id: outcome.holdId!, status: outcome.holdStatus ?? 'PENDING', replayed: outcome.replayed };
+  }
+
+  /**
+   * Settles a hold; `actuals` may lower a charge (the rest goes back, wallet credits first). Capturing a hold
+   * twice is harmless.
+   */
+  async capture(
+    accountId: string,
+    holdId: string,
+    actuals: Partial<Record<CreditType, number>> = {},
+  ): Promise<ChargeLineResult[]> {
+    for (const [type, amount] of Object.entries(actuals)) {
+      if (amount === undefined) continue;
+      if (!Number.isSafeInteger(amount) || amount < 0) throw invalid(`The actual ${type} amount must be 0 or more.`);
+    }
+    const outcome = await this.withRetry(() => this.ledger.capture(undefined, accountId, holdId, actuals, this.clock.now()));
+    if (outcome.status !== 'OK') throw this.settleFailure(outcome, holdId);
+    return outcome.charges ?? [];
+  }
+
+  /** Gives a pending hold back whole. Releasing a settled hold changes nothing. */
+  async release(accountId: string, holdId: string): Promise<void> {
+    const outcome = await this.withRetry(() =>
+      this.ledger.release(undefined, accountId, holdId, 'RELEASED', this.clock.now()),
+    );
+    if (outcome.status === 'NOT_FOUND') throw this.settleFailure(outcome, holdId);
+  }
+
+  /**
+   * Reserve and capture in one step. A refusal is an answer, not an error: `allowed` is false and nothing was
+   * charged.
+   */
+  async consume(accountId: string, charge: Charge, options: ChargeOptions = {}): Promise<ConsumeOutcome> {
+    const [line] = this.linesFor(normalise([charge]));
+    assertText(options.idempotencyKey, 'idempotencyKey', MAX_IDEMPOTENCY_KEY_LENGTH);
+    assertText(options.description, 'description', MAX_DESCRIPTION_LENGTH);
+    const outcome = await this.charge(accountId, 'CONSUME', [line], options);
+    if (outcome.status === 'REFUSED') {
+      return {
+        allowed: false,
+        creditType: line.type,
+        charged: 0,
+        fromAllowance: 0,
+        fromWallet: 0,
+        remaining: outcome.available,
+        replayed: false,
+        refusal: this.refusalError(outcome),
+      };
+    }
+    if (outcome.status !== 'OK') throw this.failure(outcome);
+    const [result] = outcome.charges ?? [];
+    return {
+      allowed: true,
+      creditType: result.type,
+      charged: result.amount,
+      fromAllowance: result.fromAllowance,
+      fromWallet: result.fromWallet,
+      remaining: result.remaining,
+      replayed: outcome.replayed,
+    };
+  }
+
+  /** Adds wallet credits once per source key. */
+  async grantWallet(request: WalletGrant): Promise<GrantOutcome> {
+    assertAmount(request.amount);
+    assertText(request.sourceKey, 'idempotencyKey', MAX_IDEMPOTENCY_KEY_LENGTH + 50);
+    assertText(request.description, 'description', MAX_DESCRIPTION_LENGTH);
+    await this.accounts.ensure(request.accountId);
+    return this.withRetry(() =>
+      this.ledger.grant(undefined, {
+        accountId: request.accountId,
+        pool: 'WALLET',
+        kind: request.kind,
+        ledgerKind: request.kind === 'PURCHASE' ? 'PURCHASE' : request.kind === 'ADMIN' ? 'ADJUST' : 'GRANT',
+        amount: request.amount,
+        priority: GRANT_PRIORITY[request.kind],
+        expiresAt: request.expiresAt ?? null,
+        periodStart: null,
+        sourceKey: request.sourceKey,
+        description: request.description ?? null,
+        reference: request.reference ?? null,
+        now: this.clock.now(),
+      }),
+    );
+  }
+
+  /** Releases holds whose time ran out; returns how many. Safe to run on many instances at once. */
+  releaseExpiredHolds(limit = 500): Promise<number> {
+    return this.ledger.releaseExpiredHolds(this.clock.now(), limit);
+  }
+
+  /** The 402-style error for a refused charge, with a message a person understands and where to go next. */
+  refusalError(refusal: Refusal): CreditsException {
+    const noun = TYPE_NOUN[refusal.creditType];
+    const details = {
+      creditType: refusal.creditType,
+      required: refusal.required,
+      available: refusal.available,
+      limit: refusal.limit,
+      plan: refusal.planCode,
+      upgradeUrl: this.links.upgradeUrl,
+      purchaseUrl: this.links.purchaseUrl,
+    };
+    if (refusal.creditType === CreditType.PROJECT) {
+      return new CreditsException(
+        CreditsErrorCode.QUOTA_EXCEEDED,
+        `Your ${refusal.planName} plan allows ${refusal.limit} projects and you have reached that limit. ` +
+          `Delete a project or upgrade: ${this.links.upgradeUrl}`,
+        details,
+      );
+    }
+    const walletPays = this.walletRate(refusal.creditType) > 0;
+    const situation =
+      refusal.available === 0
+        ? `You have used all ${refusal.limit} ${noun} credits of your ${refusal.planName} plan this month` +
+          (walletPays ? ' and your wallet has no credits left' : '')
+        : `This needs ${refusal.required} ${noun} credits but only ${refusal.available} are left`;
+    return new CreditsException(
+      CreditsErrorCode.INSUFFICIENT_CREDITS,
+      `${situation}. Upgrade or buy credits: ${this.links.upgradeUrl} or ${this.links.purchaseUrl}`,
+      details,
+    );
+  }
+
+  private linesFor(charges: Charge[]): ChargeLine[] {
+    return charges.map((charge) => ({ ...charge, walletRate: this.walletRate(charge.type) }));
+  }
+
+  private async charge(
+    accountId: string,
+    mode: 'HOLD' | 'CONSUME',
+    lines: ChargeLine[],
+    options: ChargeOptions,
+  ): Promise<ChargeOutcome> {
+    const key = options.idempotencyKey ?? null;
+    const request = {
+      accountId,
+      mode,
+      lines,
+      holdTtlSeconds: this.config.HOLD_TTL_SECONDS,
+      idempotencyKey: key,
+      requestHash: key ? requestHash(accountId, mode, lines) : null,
+      description: options.description ?? null,
+    };
+    return this.withRetry(async () => {
+      const now = this.clock.now();
+      let outcome = await this.ledger.charge(undefined, { ...request, now });
+      if (outcome.status === 'NO_ACCOUNT') {
+        await this.accounts.ensure(accountId);
+        outcome = await this.ledger.charge(undefined, { ...request, now });
+      }
+      if (outcome.status === 'RENEW') {
+        outcome = await inTransaction(this.dataSource, async (manager) => {
+          await this.accounts.renewIfDue(manager, accountId, now);
+          return this.ledger.charge(manager, { ...request, now });
+        });
+      }
+      return outcome;
+    });
+  }
+
+  /**
+   * Two requests with one idempotency key but different charges lock different pools and may both try to insert
+   * the key; the loser's unique violation is retried and then sees the winner's row. Deadlocks cannot arise
+   * from the fixed lock order, but a retry costs nothing if an operator's manual SQL causes one.
+   */
+  private async withRetry<T>(work: () => Promise<T>, attempts = 4): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        const code = pgErrorCode(error);
+        if (!code || !RETRYABLE_CODES.has(code) || attempt >= attempts) throw error;
+      }
+    }
+  }
+
+  private failure(outcome: ChargeOutcome): CreditsException {
+    if (outcome.status === 'REFUSED') return this.refusalError(outcome);
+    if (outcome.status === 'IDEMPOTENCY_CONFLICT') {
+      return new CreditsException(
+        CreditsErrorCode.IDEMPOTENCY_CONFLICT,
+        'This idempotency key was already used with a different request.',
+      );
+    }
+    throw new Error(`Unexpected ledger outcome ${outcome.status}`);
+  }
+
+  private settleFailure(outcome: SettleOutcome, holdId: string): CreditsException {
+    switch (outcome.status) {
+      case 'NOT_FOUND':
+        return new CreditsException(CreditsErrorCode.HOLD_NOT_FOUND, `There is no hold ${holdId} on this account.`);
+      case 'HOLD_EXPIRED':
+        return new CreditsException(CreditsErrorCode.HOLD_EXPIRED, `Hold ${holdId} expired; its credits went back.`);
+      case 'HOLD_RELEASED':
+        return new CreditsException(CreditsErrorCode.HOLD_NOT_PENDING, `Hold ${holdId} was already released.`);
+      case 'INVALID_ACTUAL':
+        return invalid(
+          `The actual ${outcome.creditType} amount ${outcome.actual} exceeds the ${outcome.reserved} reserved.`,
+          'actual',
+        );
+      default:
+        throw new Error(`Unexpected settle outcome ${outcome.status}`);
+    }
+  }
+}

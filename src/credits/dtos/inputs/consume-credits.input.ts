@@ -1,0 +1,37 @@
+import { Field, ID, InputType, Int } from '@nestjs/graphql';
+import { IsEnum, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { ACCOUNT_ID_PATTERN } from '../../../auth/token.service';
+import { CreditType, MAX_CREDIT_AMOUNT } from '../../credit-type.enum';
+import { MAX_DESCRIPTION_LENGTH, MAX_IDEMPOTENCY_KEY_LENGTH } from '../../credits.service';
+
+@InputType('ConsumeCreditsInput')
+export class ConsumeCreditsInput {
+  @Field(() => ID, {
+    nullable: true,
+    description: 'required for the service and admin roles; a plain user may only name their own account',
+  })
+  @IsOptional()
+  @Matches(ACCOUNT_ID_PATTERN, { message: 'accountId must be 1 to 128 letters, digits or ._@:|+-' })
+  accountId?: string;
+
+  @Field(() => CreditType)
+  @IsEnum(CreditType)
+  creditType!: CreditType;
+
+  @Field(() => Int)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_CREDIT_AMOUNT)
+  amount!: number;
+
+  @Field()
+  @IsString()
+  @Length(1, MAX_IDEMPOTENCY_KEY_LENGTH)
+  idempotencyKey!: string;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @IsString()
+  @Length(1, MAX_DESCRIPTION_LENGTH)
+  description?: string;
+}

@@ -1,0 +1,28 @@
+import { Field, ID, InputType, Int } from '@nestjs/graphql';
+import { IsInt, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { ACCOUNT_ID_PATTERN } from '../../../auth/token.service';
+import { MAX_CREDIT_AMOUNT } from '../../credit-type.enum';
+import { MAX_DESCRIPTION_LENGTH, MAX_IDEMPOTENCY_KEY_LENGTH } from '../../credits.service';
+
+@InputType('GrantCreditsInput')
+export class GrantCreditsInput {
+  @Field(() => ID)
+  @Matches(ACCOUNT_ID_PATTERN, { message: 'accountId must be 1 to 128 letters, digits or ._@:|+-' })
+  accountId!: string;
+
+  @Field(() => Int)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_CREDIT_AMOUNT)
+  amount!: number;
+
+  @Field()
+  @IsString()
+  @Length(1, MAX_DESCRIPTION_LENGTH)
+  reason!: string;
+
+  @Field()
+  @IsString()
+  @Length(1, MAX_IDEMPOTENCY_KEY_LENGTH)
+  idempotencyKey!: string;
+}

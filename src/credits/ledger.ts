@@ -1,0 +1,174 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { PlanCode } from '../plans/plan-code.enum';
+import { CreditPool, CreditType, GrantKind, LedgerKind } from './credit-type.enum';
+import { HoldStatus } from './entities/credit-hold.entity';
+
+export interface ChargeLine {
+  type: CreditType;
+  amount: number;
+  /** Wallet credits per unit once the allowance is used up; 0 when the wallet may not pay. */
+  walletRate: number;
+}
+
+export interface ChargeLineResult {
+  type: CreditType;
+  amount: number;
+  fromAllowance: number;
+  fromWallet: number;
+  /** What is left to pay for this type (allowance + wallet at its rate); null when unlimited. */
+  remaining: number | null;
+}
+
+export interface Refusal {
+  status: 'REFUSED';
+  creditType: CreditType;
+  required: number;
+  available: number;
+  limit: number | null;
+  planCode: PlanCode;
+  planName: string;
+}
+
+export type ChargeOutcome =
+  | { status: 'OK'; replayed: boolean; holdId: string | null; holdStatus?: HoldStatus; charges?: ChargeLineResult[] }
+  | Refusal
+  | { status: 'RENEW' | 'NO_ACCOUNT' | 'IDEMPOTENCY_CONFLICT' };
+
+export type SettleOutcome =
+  | { status: 'OK'; holdStatus: HoldStatus; replayed: boolean; charges?: ChargeLineResult[] }
+  | { status: 'NOT_FOUND' | 'HOLD_EXPIRED' | 'HOLD_RELEASED' }
+  | { status: 'INVALID_ACTUAL'; creditType: CreditType; reserved: number; actual: number };
+
+export interface GrantRequest {
+  accountId: string;
+  pool: Exclude<CreditPool, 'PROJECT'>;
+  kind: GrantKind;
+  ledgerKind: LedgerKind;
+  amount: number;
+  priority: number;
+  expiresAt: Date | null;
+  periodStart: Date | null;
+  sourceKey: string;
+  description: string | null;
+  reference: string | null;
+  now: Date;
+}
+
+export interface GrantOutcome {
+  created: boolean;
+  grantId: string;
+  transactionId: number;
+  accountId: string;
+  pool: CreditPool;
+  amount: number;
+}
+
+/**
+ * The typed face of the ledger's database functions (see the LedgerFunctions migration). Every credit movement
+ * goes through here; callers pass the EntityManager of their transaction, or none for a single-statement call.
+ */
+@Injectable()
+export class Ledger {
+  constructor(private readonly dataSource: DataSource) {}
+
+  private async call<T>(manager: EntityManager | undefined, sql: string, parameters: unknown[]): Promise<T> {
+    const rows: Array<{ result: T }> = await (manager ?? this.dataSource.manager).query(sql, parameters);
+    return rows[0].result;
+  }
+
+  charge(
+    manager: EntityManager | undefined,
+    request: {
+      accountId: string;
+      mode: 'HOLD' | 'CONSUME';
+      lines: ChargeLine[];
+      now: Date;
+      holdTtlSeconds: number;
+      idempotencyKey: string | null;
+      requestHash: string | null;
+      description: string | null;
+    },
+  ): Promise<ChargeOutcome> {
+    return this.call(manager, 'SELECT credits_charge($1, $2, $3::jsonb, $4, $5, $6, $7, $8) AS result', [
+      request.accountId,
+      request.mode,
+      JSON.stringify(request.lines),
+      request.now,
+      request.holdTtlSeconds,
+      request.idempotencyKey,
+      request.requestHash,
+      request.description,
+    ]);
+  }
+
+  capture(
+    manager: EntityManager | undefined,
+    accountId: string,
+    holdId: string,
+    actuals: Partial<Record<CreditType, number>>,
+    now: Date,
+  ): Promise<SettleOutcome> {
+    return this.call(manager, 'SELECT credits_capture($1, $2, $3::jsonb, $4) AS result', [
+      accountId,
+      holdId,
+      JSON.stringify(actuals),
+      now,
+    ]);
+  }
+
+  release(
+    manager: EntityManager | undefined,
+    accountId: string,
+    holdId: string,
+    status: 'RELEASED' | 'EXPIRED',
+    now: Date,
+  ): Promise<SettleOutcome> {
+    return this.call(manager, 'SELECT credits_release($1, $2, $3, $4) AS result', [accountId, holdId, status, now]);
+  }
+
+  releaseExpiredHolds(now: Date, limit: number): Promise<number> {
+    return this.call(undefined, 'SELECT credits_release_expired_holds($1, $2) AS result', [now, limit]);
+  }
+
+  grant(manager: EntityManager | undefined, request: GrantRequest): Promise<GrantOutcome> {
+    return this.call(
+      manager,
+      'SELECT credits_grant($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS result',
+      [
+        request.accountId,
+        request.pool,
+        request.kind,
+        request.ledgerKind,
+        request.amount,
+        request.priority,
+        request.expiresAt,
+        request.periodStart,
+        request.sourceKey,
+        request.description,
+        request.reference,
+        request.now,
+      ],
+    );
+  }
+
+  /** Lets what is left of the allowance of periods before `periodStart` expire. */
+  async expireAllowance(manager: EntityManager, accountId: string, periodStart: Date, now: Date): Promise<void> {
+    await manager.query('SELECT credits_expire_allowance($1, $2, $3)', [accountId, periodStart, now]);
+  }
+
+  /** Gives quota units in use back (PROJECT). Returns the ledger row id. */
+  returnUnits(
+    manager: EntityManager | undefined,
+    request: { accountId: string; type: CreditType; amount: number; reference: string; description: string; now: Date },
+  ): Promise<number> {
+    return this.call(manager, 'SELECT credits_return_units($1, $2, $3, $4, $5, $6) AS result', [
+      request.accountId,
+      request.type,
+      request.amount,
+      request.reference,
+      request.description,
+      request.now,
+    ]).then(Number);
+  }
+}

@@ -1,0 +1,6 @@
+import { InitialSchema1795258800000 } from '../../migrations/1795258800000-InitialSchema';
+import { LedgerFunctions1795258800100 } from '../../migrations/1795258800100-LedgerFunctions';
+import { SeedCatalog1795258800200 } from '../../migrations/1795258800200-SeedCatalog';
+
+/** Every migration, in order. Listed explicitly so compiled and test runs load the same set. */
+export const MIGRATIONS = [InitialSchema1795258800000, LedgerFunctions1795258800100, SeedCatalog1795258800200];

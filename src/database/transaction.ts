@@ -1,0 +1,32 @@
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+
+const RETRYABLE = new Set(['40001', '40P01']); // serialization failure, deadlock detected
+
+export function pgErrorCode(error: unknown): string | undefined {
+  if (error instanceof QueryFailedError) return (error.driverError as { code?: string }).code;
+  return (error as { code?: string } | null)?.code;
+}
+
+export function isUniqueViolation(error: unknown): boolean {
+  return pgErrorCode(error) === '23505';
+}
+
+/**
+ * Runs `work` in one transaction and retries it from the start when PostgreSQL aborts it as a serialization
+ * failure or a deadlock victim, which is safe because nothing of an aborted attempt persists.
+ */
+export async function inTransaction<T>(
+  dataSource: DataSource,
+  work: (manager: EntityManager) => Promise<T>,
+  attempts = 5,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await dataSource.transaction(work);
+    } catch (error) {
+      const code = pgErrorCode(error);
+      if (!code || !RETRYABLE.has(code) || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import 'dotenv/config';
+import { Logger, LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule } from './app.module';
+import { AppConfig, ConfigValidationError, loadConfig } from './config/app-config';
+import { resolveDatabase } from './database/database-url';
+import { runMigrations } from './database/database.options';
+
+const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+function readConfig(): AppConfig {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigValidationError) {
+      process.stderr.write(`${error.message}\nSee .env.example for every variable.\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+async function bootstrap(): Promise<void> {
+  const startedAt = Date.now();
+  const config = readConfig();
+  const logger = new Logger('Bootstrap');
+  Logger.overrideLogger(LEVELS.slice(0, LEVELS.indexOf(config.LOG_LEVEL) + 1));
+
+  const database = await resolveDatabase(config);
+  const applied = await runMigrations(database.url);
+  if (applied.length) logger.log(`Applied migrations: ${applied.join(', ')}`);
+
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, database.url), {
+    rawBody: true,
+    bufferLogs: true,
+  });
+  const shutdown = async (signal: string) => {
+    logger.log(`${signal} received: shutting down`);
+    await app.close();
+    await database.embedded?.stop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+
+  await app.listen(config.PORT);
+  logger.log(`GraphQL ready at http://localhost:${config.PORT}/graphql (started in ${Date.now() - startedAt} ms)`);
+}
+
+void bootstrap();

@@ -1,0 +1,25 @@
+import { registerEnumType } from '@nestjs/graphql';
+
+export enum UsageLevel {
+  OK = 'OK',
+  WARNING = 'WARNING',
+  EXHAUSTED = 'EXHAUSTED',
+}
+registerEnumType(UsageLevel, { name: 'UsageLevel' });
+
+export const WARNING_PERCENT = 80;
+
+/** Percent of a limit used, rounded to two decimals; 0 when unlimited. */
+export function percentUsed(used: number, limit: number | null): number {
+  if (limit === null) return 0;
+  if (limit <= 0) return used > 0 ? 100 : 0;
+  return Math.round((used / limit) * 10_000) / 100;
+}
+
+/** OK below 80 % of the limit, WARNING from 80 %, EXHAUSTED at 100 %. Unlimited is always OK. */
+export function usageLevel(used: number, limit: number | null): UsageLevel {
+  if (limit === null) return UsageLevel.OK;
+  if (used >= limit) return UsageLevel.EXHAUSTED;
+  if (used * 100 >= limit * WARNING_PERCENT) return UsageLevel.WARNING;
+  return UsageLevel.OK;
+}

@@ -1,0 +1,120 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { SubscriptionOutput } from '../billing/dtos/subscription.output';
+import { appLinks } from '../common/app-links';
+import { AppConfig } from '../config/app-config';
+import { AccountsService } from '../credits/accounts.service';
+import { BalancesService, PeriodAllowance, PoolBalance } from '../credits/balances.service';
+import { CreditType } from '../credits/credit-type.enum';
+import { CreditsService } from '../credits/credits.service';
+import { AccountEntity } from '../credits/entities/account.entity';
+import { PlanOutput } from '../plans/dtos/plan.output';
+import { PlanEntity } from '../plans/entities/plan.entity';
+import { PlansService } from '../plans/plans.service';
+import { BillingOverviewOutput, CreditBalanceOutput, WalletOutput } from './dtos/billing-overview.output';
+import { percentUsed, UsageLevel, usageLevel } from './usage-level';
+
+const NOUN: Record<CreditType, string> = {
+  [CreditType.MESSAGE]: 'message',
+  [CreditType.INTEGRATION]: 'integration',
+  [CreditType.PROJECT]: 'project',
+};
+
+/** What the dashboards show: plan and period, per-type usage with levels, the wallet and warnings. */
+@Injectable()
+export class UsageService {
+  constructor(
+    private readonly accounts: AccountsService,
+    private readonly balancesOf: BalancesService,
+    private readonly credits: CreditsService,
+    private readonly plans: PlansService,
+    @Inject(AppConfig) private readonly config: AppConfig,
+  ) {}
+
+  async overview(accountId: string): Promise<BillingOverviewOutput> {
+    const account = await this.accounts.current(accountId);
+    const plan = await this.plans.getPlan(account.planCode);
+    const pools = await this.balancesOf.pools(accountId);
+    const allowance = await this.balancesOf.periodAllowance(accountId, account.currentPeriodStart);
+
+    const balances = Object.values(CreditType).map((type) =>
+      this.balanceOf(type, plan, account, pools.get(type), allowance.get(type)),
+    );
+    const wallet = await this.wallet(accountId, pools.get('WALLET'));
+    const links = appLinks(this.config);
+    return {
+      accountId,
+      subscription: await this.subscription(account, plan),
+      balances,
+      wallet,
+      warnings: balances.flatMap((balance) => this.warningsFor(balance, plan, wallet)),
+      ...links,
+    };
+  }
+
+  async subscription(account: AccountEntity, plan?: PlanEntity): Promise<SubscriptionOutput> {
+    const current = plan ?? (await this.plans.getPlan(account.planCode));
+    const pending = account.pendingPlanCode ? await this.plans.getPlan(account.pendingPlanCode) : null;
+    return {
+      plan: PlanOutput.from(current),
+      status: account.status,
+      currentPeriodStart: account.currentPeriodStart,
+      currentPeriodEnd: account.currentPeriodEnd,
+      cancelAtPeriodEnd: account.cancelAtPeriodEnd,
+      pendingPlan: pending ? PlanOutput.from(pending) : null,
+    };
+  }
+
+  private balanceOf(
+    type: CreditType,
+    plan: PlanEntity,
+    account: AccountEntity,
+    pool: PoolBalance | undefined,
+    allowance: PeriodAllowance | undefined,
+  ): CreditBalanceOutput {
+    const limit = plan.limitOf(type);
+    const held = pool?.held ?? 0;
+    const used =
+      type === CreditType.PROJECT
+        ? (pool?.balance ?? 0)
+        : Math.max((allowance?.granted ?? 0) - (allowance?.left ?? 0) - held, 0);
+    return {
+      creditType: type,
+      limit,
+      used,
+      held,
+      remaining: limit === null ? null : Math.max(limit - used - held, 0),
+      percentUsed: percentUsed(used, limit),
+      level: usageLevel(used, limit),
+      resetsAt: type === CreditType.PROJECT ? null : account.currentPeriodEnd,
+    };
+  }
+
+  private async wallet(accountId: string, pool: PoolBalance | undefined): Promise<WalletOutput> {
+    const totals = await this.balancesOf.walletTotals(accountId);
+    return { balance: pool?.balance ?? 0, totalPurchased: totals.purchased, totalUsed: totals.used };
+  }
+
+  private warningsFor(balance: CreditBalanceOutput, plan: PlanEntity, wallet: WalletOutput): string[] {
+    const noun = NOUN[balance.creditType];
+    if (balance.level === UsageLevel.OK || balance.limit === null) return [];
+    if (balance.creditType === CreditType.PROJECT) {
+      return [
+        `You have ${balance.used} of ${balance.limit} projects allowed on the ${plan.name} plan. ` +
+          'Delete a project or upgrade to create more.',
+      ];
+    }
+    if (balance.level === UsageLevel.WARNING) {
+      return [
+        `You have used ${balance.used} of ${balance.limit} ${noun} credits this period (${balance.percentUsed}%).`,
+      ];
+    }
+    const rate = this.credits.walletRate(balance.creditType);
+    const walletCovers = rate > 0 ? Math.floor(wallet.balance / rate) : 0;
+    return [
+      `You have used all ${balance.limit} ${noun} credits of your ${plan.name} plan this period. ` +
+        (walletCovers > 0
+          ? `Further ${noun}s are paid from your wallet (${wallet.balance} credits left).`
+          : 'Upgrade or buy credits to continue.'),
+    ];
+  }
+}

@@ -1,0 +1,259 @@
+import { AccountsService } from '../src/credits/accounts.service';
+import { CreditType } from '../src/credits/credit-type.enum';
+import { CreditsErrorCode, CreditsException } from '../src/credits/credits.exception';
+import { CreditsService } from '../src/credits/credits.service';
+import { startTestApp, TestApp } from './support/test-app';
+
+describe('credit ledger (e2e, real PostgreSQL)', () => {
+  let t: TestApp;
+  let credits: CreditsService;
+  let seq = 0;
+  /** A fresh account per test keeps tests independent inside one database. */
+  const newAccount = async () => {
+    const id = `ledger-${++seq}`;
+    await t.app.get(AccountsService).ensure(id);
+    return id;
+  };
+  const pool = async (accountId: string, name: string) => {
+    const [row] = await t.dataSource.query(
+      `SELECT balance::int, held::int FROM credit_balances WHERE account_id = $1 AND pool = $2`,
+      [accountId, name],
+    );
+    return row as { balance: number; held: number };
+  };
+  const ledgerRows = async (accountId: string) => {
+    const [{ n }] = await t.dataSource.query(
+      `SELECT count(*)::int AS n FROM credit_transactions WHERE account_id = $1`,
+      [accountId],
+    );
+    return n as number;
+  };
+  const codeOf = async (promise: Promise<unknown>) => {
+    try {
+      await promise;
+    } catch (error) {
+      if (error instanceof CreditsException) return error.code;
+      throw error;
+    }
+    return 'NO_ERROR';
+  };
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    credits = t.app.get(CreditsService);
+  });
+  afterEach(() => t.expectLedgerReconciles());
+  afterAll(() => t.close());
+
+  it('lets exactly 10 of 64 concurrent consumes of 1 through against 10 available', async () => {
+    const accountId = await newAccount();
+    const outcomes = await Promise.all(
+      Array.from({ length: 64 }, () => credits.consume(accountId, { type: CreditType.MESSAGE, amount: 1 })),
+    );
+    expect(outcomes.filter((outcome) => outcome.allowed)).toHaveLength(10);
+    expect(outcomes.filter((outcome) => !outcome.allowed)).toHaveLength(54);
+    for (const refused of outcomes.filter((outcome) => !outcome.allowed)) {
+      expect(refused.charged).toBe(0);
+      expect(refused.refusal?.code).toBe(CreditsErrorCode.INSUFFICIENT_CREDITS);
+    }
+    expect(await pool(accountId, 'MESSAGE')).toEqual({ balance: 0, held: 0 });
+    const [{ min }] = await t.dataSource.query(
+      `SELECT min(balance_after)::int AS min FROM credit_transactions WHERE account_id = $1`,
+      [accountId],
+    );
+    expect(min).toBe(0);
+    const usage = await t.dataSource.query(`SELECT count(*)::int AS n FROM credit_usage WHERE account_id = $1`, [
+      accountId,
+    ]);
+    expect(usage[0].n).toBe(10);
+  });
+
+  it('reserves nothing when one of several charges cannot be paid', async () => {
+    const accountId = await newAccount();
+    for (let i = 0; i < 3; i++) await credits.consume(accountId, { type: CreditType.PROJECT, amount: 1 });
+    const rowsBefore = await ledgerRows(accountId);
+    const code = await codeOf(
+      credits.reserve(accountId, [
+        { type: CreditType.MESSAGE, amount: 1 },
+        { type: CreditType.PROJECT, amount: 1 },
+      ]),
+    );
+    expect(code).toBe(CreditsErrorCode.QUOTA_EXCEEDED);
+    expect(await ledgerRows(accountId)).toBe(rowsBefore);
+    expect(await pool(accountId, 'MESSAGE')).toEqual({ balance: 10, held: 0 });
+    expect(await pool(accountId, 'PROJECT')).toEqual({ balance: 3, held: 0 });
+  });
+
+  it('captures a smaller actual amount and gives the rest back', async () => {
+    const accountId = await newAccount();
+    const hold = await credits.reserve(accountId, [{ type: CreditType.INTEGRATION, amount: 10 }]);
+    expect(await pool(accountId, 'INTEGRATION')).toEqual({ balance: 90, held: 10 });
+    const [settled] = await credits.capture(accountId, hold.id, { [CreditType.INTEGRATION]: 4 });
+    expect(settled).toMatchObject({ type: 'INTEGRATION', amount: 4, fromAllowance: 4, fromWallet: 0, remaining: 96 });
+    expect(await pool(accountId, 'INTEGRATION')).toEqual({ balance: 96, held: 0 });
+    const kinds = await t.dataSource.query(
+      `SELECT kind, amount::int FROM credit_transactions WHERE account_id = $1 AND pool = 'INTEGRATION' ORDER BY id`,
+      [accountId],
+    );
+    expect(kinds).toEqual([
+      { kind: 'GRANT', amount: 100 },
+      { kind: 'HOLD', amount: -10 },
+      { kind: 'RELEASE', amount: 6 },
+    ]);
+    // Capturing twice changes nothing; capturing more than was reserved is refused.
+    await credits.capture(accountId, hold.id);
+    expect(await pool(accountId, 'INTEGRATION')).toEqual({ balance: 96, held: 0 });
+    const other = await credits.reserve(accountId, [{ type: CreditType.INTEGRATION, amount: 2 }]);
+    expect(await codeOf(credits.capture(accountId, other.id, { [CreditType.INTEGRATION]: 3 }))).toBe(
+      CreditsErrorCode.INVALID_CHARGE,
+    );
+    await credits.release(accountId, other.id);
+  });
+
+  it('gives a released hold back whole, PROJECT units included', async () => {
+    const accountId = await newAccount();
+    const hold = await credits.reserve(accountId, [
+      { type: CreditType.MESSAGE, amount: 2 },
+      { type: CreditType.PROJECT, amount: 1 },
+    ]);
+    expect(await pool(accountId, 'MESSAGE')).toEqual({ balance: 8, held: 2 });
+    expect(await pool(accountId, 'PROJECT')).toEqual({ balance: 0, held: 1 });
+    await credits.release(accountId, hold.id);
+    expect(await pool(accountId, 'MESSAGE')).toEqual({ balance: 10, held: 0 });
+    expect(await pool(accountId, 'PROJECT')).toEqual({ balance: 0, held: 0 });
+    expect(await codeOf(credits.capture(accountId, hold.id))).toBe(CreditsErrorCode.HOLD_NOT_PENDING);
+    // A hold of another account is not found.
+    const stranger = await newAccount();
+    expect(await codeOf(credits.release(stranger, hold.id))).toBe(CreditsErrorCode.HOLD_NOT_FOUND);
+  });
+
+  it('lets the sweeper release a hold whose time ran out', async () => {
+    const accountId = await newAccount();
+    t.clock.set(new Date());
+    const hold = await credits.reserve(accountId, [{ type: CreditType.MESSAGE, amount: 3 }]);
+    expect(await credits.releaseExpiredHolds()).toBe(0);
+    t.clock.advance((t.config.HOLD_TTL_SECONDS + 1) * 1000);
+    expect(await credits.releaseExpiredHolds()).toBe(1);
+    expect(await pool(accountId, 'MESSAGE')).toEqual({ balance: 10, held: 0 });
+    const [row] = await t.dataSource.query(`SELECT status FROM credit_holds WHERE id = $1`, [hold.id]);
+    expect(row.status).toBe('EXPIRED');
+    expect(await codeOf(credits.capture(accountId, hold.id))).toBe(CreditsErrorCode.HOLD_EXPIRED);
+    t.clock.set(new Date());
+  });
+
+  it('charges once for the same idempotency key sent 20 times at once', async () => {
+    const accountId = await newAccount();
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        credits.consume(accountId, { type: CreditType.INTEGRATION, amount: 7 }, { idempotencyKey: 'job-42' }),
+      ),
+    );
+    expect(outcomes.every((outcome) => outcome.allowed && outcome.charged === 7)).toBe(true);
+    expect(outcomes.filter((outcome) => !outcome.replayed)).toHaveLength(1);
+    expect(outcomes.filter((outcome) => outcome.replayed)).toHaveLength(19);
+    expect(outcomes.every((outcome) => outcome.remaining === 93)).toBe(true);
+    expect(await pool(accountId, 'INTEGRATION')).toEqual({ balance: 93, held: 0 });
+    // The same key with a different input is refused and charges nothing.
+    expect(
+      await codeOf(credits.consume(accountId, { type: CreditType.INTEGRATION, amount: 8 }, { idempotencyKey: 'job-42' })),
+    ).toBe(CreditsErrorCode.IDEMPOTENCY_CONFLICT);
+    expect(
+      await codeOf(credits.consume(accountId, { type: CreditType.MESSAGE, amount: 7 }, { idempotencyKey: 'job-42' })),
+    ).toBe(CreditsErrorCode.IDEMPOTENCY_CONFLICT);
+    expect(await pool(accountId, 'INTEGRATION')).toEqual({ balance: 93, held: 0 });
+    expect(await pool(accountId, 'MESSAGE')).toEqual({ balance: 10, held: 0 });
+  });
+
+  it('spends the allowance first, then the wallet: promotional before purchased', async () => {
+    const accountId = await newAccount();
+    await credits.grantWallet({ accountId, amount: 5, kind: 'PURCHASE', sourceKey: `test-purchase-${accountId}` });
+    await credits.grantWallet({ accountId, amount: 3, kind: 'PROMO', sourceKey: `test-promo-${accountId}` });
+    const outcome = await credits.consume(accountId, { type: CreditType.MESSAGE, amount: 14 });
+    expect(outcome).toMatchObject({ allowed: true, charged: 14, fromAllowance: 10, fromWallet: 4, remaining: 4 });
+    const grants = await t.dataSource.query(
+      `SELECT kind, remaining::int FROM credit_grants WHERE account_id = $1 AND pool = 'WALLET' ORDER BY kind`,
+      [accountId],
+    );
+    expect(grants).toEqual([
+      { kind: 'PROMO', remaining: 0 },
+      { kind: 'PURCHASE', remaining: 4 },
+    ]);
+    // More than allowance and wallet together is refused whole.
+    const refused = await credits.consume(accountId, { type: CreditType.MESSAGE, amount: 5 });
+    expect(refused).toMatchObject({ allowed: false, charged: 0, remaining: 4 });
+    expect(await pool(accountId, 'WALLET')).toEqual({ balance: 4, held: 0 });
+    // A wallet grant is made once per source key.
+    const again = await credits.grantWallet({
+      accountId,
+      amount: 5,
+      kind: 'PURCHASE',
+      sourceKey: `test-purchase-${accountId}`,
+    });
+    expect(again.created).toBe(false);
+    expect(await pool(accountId, 'WALLET')).toEqual({ balance: 4, held: 0 });
+  });
+
+  it('never lets the wallet pay for PROJECT units', async () => {
+    const accountId = await newAccount();
+    await credits.grantWallet({ accountId, amount: 100, kind: 'ADMIN', sourceKey: `test-admin-${accountId}` });
+    for (let i = 0; i < 3; i++) await credits.consume(accountId, { type: CreditType.PROJECT, amount: 1 });
+    const refused = await credits.consume(accountId, { type: CreditType.PROJECT, amount: 1 });
+    expect(refused.allowed).toBe(false);
+    expect(refused.refusal?.code).toBe(CreditsErrorCode.QUOTA_EXCEEDED);
+    expect(await pool(accountId, 'WALLET')).toEqual({ balance: 100, held: 0 });
+  });
+
+  it.each([
+    ['a negative amount', { type: CreditType.MESSAGE, amount: -1 }],
+    ['zero', { type: CreditType.MESSAGE, amount: 0 }],
+    ['a fraction', { type: CreditType.MESSAGE, amount: 1.5 }],
+    ['a huge amount', { type: CreditType.MESSAGE, amount: 2 ** 53 }],
+    ['not a number', { type: CreditType.MESSAGE, amount: '3' as unknown as number }],
+    ['an unknown type', { type: 'GOLD' as CreditType, amount: 1 }],
+  ])('refuses %s with a validation error and writes nothing', async (_, charge) => {
+    const accountId = await newAccount();
+    const rowsBefore = await ledgerRows(accountId);
+    expect(await codeOf(credits.consume(accountId, charge))).toBe(CreditsErrorCode.INVALID_CHARGE);
+    expect(await codeOf(credits.reserve(accountId, [charge]))).toBe(CreditsErrorCode.INVALID_CHARGE);
+    expect(await ledgerRows(accountId)).toBe(rowsBefore);
+  });
+
+  it('refuses oversized idempotency keys and descriptions and writes nothing', async () => {
+    const accountId = await newAccount();
+    const rowsBefore = await ledgerRows(accountId);
+    const charge = { type: CreditType.MESSAGE, amount: 1 };
+    expect(await codeOf(credits.consume(accountId, charge, { idempotencyKey: 'k'.repeat(256) }))).toBe(
+      CreditsErrorCode.INVALID_CHARGE,
+    );
+    expect(await codeOf(credits.consume(accountId, charge, { description: 'd'.repeat(501) }))).toBe(
+      CreditsErrorCode.INVALID_CHARGE,
+    );
+    expect(await ledgerRows(accountId)).toBe(rowsBefore);
+  });
+
+  it('keeps the transaction table append-only', async () => {
+    const accountId = await newAccount();
+    await expect(t.dataSource.query(`UPDATE credit_transactions SET amount = 1000 WHERE account_id = $1`, [accountId]))
+      .rejects.toThrow(/append-only/);
+    await expect(t.dataSource.query(`DELETE FROM credit_transactions WHERE account_id = $1`, [accountId])).rejects.toThrow(
+      /append-only/,
+    );
+  });
+
+  it('renews an account whose period ended in the same transaction as the charge that finds it', async () => {
+    const accountId = await newAccount();
+    await credits.consume(accountId, { type: CreditType.MESSAGE, amount: 6 });
+    const [account] = await t.dataSource.query(`SELECT current_period_end FROM accounts WHERE id = $1`, [accountId]);
+    t.clock.set(new Date(account.current_period_end.getTime() + 60_000));
+    const outcome = await credits.consume(accountId, { type: CreditType.MESSAGE, amount: 1 });
+    expect(outcome).toMatchObject({ allowed: true, fromAllowance: 1, remaining: 9 });
+    const expired = await t.dataSource.query(
+      `SELECT amount::int FROM credit_transactions WHERE account_id = $1 AND kind = 'EXPIRE' AND pool = 'MESSAGE'`,
+      [accountId],
+    );
+    expect(expired).toEqual([{ amount: -4 }]);
+    const [renewed] = await t.dataSource.query(`SELECT current_period_start FROM accounts WHERE id = $1`, [accountId]);
+    expect(renewed.current_period_start.toISOString()).toBe(account.current_period_end.toISOString());
+    t.clock.set(new Date());
+  });
+});
