@@ -96,14 +96,18 @@ export class InitialSchema1795258800000 implements MigrationInterface {
         charges          jsonb NOT NULL,
         allocations      jsonb NOT NULL,
         captured         jsonb,
+        result           jsonb,
         idempotency_key  text CHECK (char_length(idempotency_key) BETWEEN 1 AND 255),
         request_hash     text,
         description      text,
         expires_at       timestamptz NOT NULL,
         created_at       timestamptz NOT NULL,
-        settled_at       timestamptz,
-        UNIQUE (account_id, idempotency_key)
+        settled_at       timestamptz
       );
+      COMMENT ON COLUMN credit_holds.result IS 'what the guarded operation answered, replayed for a retry with the same key';
+      -- A key stays taken while its hold is pending or captured; after a release or expiry a retry may try again.
+      CREATE UNIQUE INDEX credit_holds_idempotency_idx ON credit_holds (account_id, idempotency_key)
+        WHERE status IN ('PENDING', 'CAPTURED');
       CREATE INDEX credit_holds_pending_idx ON credit_holds (expires_at) WHERE status = 'PENDING';
 
       -- Append-only. No foreign keys: this is the hottest insert path, and reconciliation checks every row

@@ -226,14 +226,15 @@ BEGIN
   -- not started: a key is charged once.
   IF p_idempotency_key IS NOT NULL THEN
     IF p_mode = 'HOLD' THEN
-      SELECT id, status, request_hash, charges, allocations INTO v_existing
-        FROM credit_holds WHERE account_id = p_account AND idempotency_key = p_idempotency_key;
+      SELECT id, status, request_hash, result INTO v_existing
+        FROM credit_holds
+       WHERE account_id = p_account AND idempotency_key = p_idempotency_key AND status IN ('PENDING', 'CAPTURED');
       IF FOUND THEN
         IF v_existing.request_hash IS DISTINCT FROM p_request_hash THEN
           RETURN jsonb_build_object('status', 'IDEMPOTENCY_CONFLICT');
         END IF;
         RETURN jsonb_build_object('status', 'OK', 'replayed', true, 'holdId', v_existing.id,
-                                  'holdStatus', v_existing.status);
+                                  'holdStatus', v_existing.status, 'result', v_existing.result);
       END IF;
     ELSE
       SELECT credit_type, amount, from_allowance, from_wallet, remaining_after, request_hash INTO v_existing
@@ -401,9 +402,10 @@ BEGIN
 END $$;
 
 -- Settles a pending hold. p_actuals ({"MESSAGE": 0, ...}) may lower a charge; the difference goes back, wallet
--- credits first. Writes one usage record per type actually used.
-CREATE FUNCTION credits_capture(p_account text, p_hold uuid, p_actuals jsonb, p_now timestamptz)
-RETURNS jsonb LANGUAGE plpgsql AS $$
+-- credits first. Writes one usage record per type actually used, and keeps p_result for replays.
+CREATE FUNCTION credits_capture(
+  p_account text, p_hold uuid, p_actuals jsonb, p_now timestamptz, p_result jsonb DEFAULT NULL
+) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   v_hold record;
   v_pools text[];
@@ -499,7 +501,8 @@ BEGIN
     END IF;
   END LOOP;
 
-  UPDATE credit_holds SET status = 'CAPTURED', captured = v_results, settled_at = p_now WHERE id = p_hold;
+  UPDATE credit_holds SET status = 'CAPTURED', captured = v_results, result = p_result, settled_at = p_now
+   WHERE id = p_hold;
   RETURN jsonb_build_object('status', 'OK', 'holdStatus', 'CAPTURED', 'replayed', false, 'charges', v_results);
 END $$;
 
@@ -543,7 +546,7 @@ END $$;
     await queryRunner.query(`
       DROP FUNCTION credits_return_units(text, text, bigint, text, text, timestamptz);
       DROP FUNCTION credits_release_expired_holds(timestamptz, integer);
-      DROP FUNCTION credits_capture(text, uuid, jsonb, timestamptz);
+      DROP FUNCTION credits_capture(text, uuid, jsonb, timestamptz, jsonb);
       DROP FUNCTION credits_release(text, uuid, text, timestamptz);
       DROP FUNCTION credits_return_allocation(text, jsonb, uuid, bigint, text, timestamptz);
       DROP FUNCTION credits_charge(text, text, jsonb, timestamptz, integer, text, text, text);

@@ -1,6 +1,6 @@
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloDriver, ApolloDriverConfig } from '@nestjs/apollo';
-import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { GraphQLModule } from '@nestjs/graphql';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -8,8 +8,10 @@ import path from 'node:path';
 import { AuthModule } from './auth/auth.module';
 import { BillingModule } from './billing/billing.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { DateTimeScalar } from './common/date-time.scalar';
 import { graphqlHttpStatusPlugin, keepHttpStatus } from './common/graphql-http-status.plugin';
 import { GraphQLContext } from './common/request-context';
+import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { CreditsModule } from './credits/credits.module';
@@ -34,6 +36,7 @@ export class AppModule {
           driver: ApolloDriver,
           autoSchemaFile: development ? SCHEMA_FILE : true,
           sortSchema: true,
+          buildSchemaOptions: { scalarsMap: [{ type: Date, scalar: DateTimeScalar }] },
           playground: false,
           introspection: !config.isProduction,
           plugins: [
@@ -55,10 +58,7 @@ export class AppModule {
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
-        {
-          provide: APP_PIPE,
-          useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
-        },
+        { provide: APP_PIPE, useValue: createValidationPipe() },
       ],
     };
   }

@@ -3,6 +3,7 @@ import { GraphQLError } from 'graphql';
 import { AuthErrorCode } from '../auth/auth.exception';
 import { CreditsErrorCode } from '../credits/credits.exception';
 import { PlansErrorCode } from '../plans/plans.exception';
+import { ProjectsErrorCode } from '../projects/projects.exception';
 import { BillingErrorCode } from '../billing/billing.exception';
 import { CommonErrorCode } from './common.exception';
 import { DomainException } from './domain.exception';
@@ -33,6 +34,7 @@ const PUBLIC_FORMS: Record<string, PublicForm> = {
   [CreditsErrorCode.HOLD_NOT_FOUND]: NOT_FOUND,
   [CreditsErrorCode.HOLD_NOT_PENDING]: { code: 'HOLD_NOT_PENDING', status: HttpStatus.CONFLICT },
   [CreditsErrorCode.HOLD_EXPIRED]: { code: 'HOLD_EXPIRED', status: HttpStatus.CONFLICT },
+  [ProjectsErrorCode.PROJECT_NOT_FOUND]: NOT_FOUND,
   [BillingErrorCode.BILLING_NOT_CONFIGURED]: { code: 'BILLING_NOT_CONFIGURED', status: HttpStatus.SERVICE_UNAVAILABLE },
   [CommonErrorCode.NOT_IMPLEMENTED]: { code: 'NOT_IMPLEMENTED', status: HttpStatus.NOT_IMPLEMENTED },
 };

@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccountsService } from './accounts.service';
 import { BalancesService } from './balances.service';
+import { CreditsInterceptor } from './credits.interceptor';
 import { CreditsResolver } from './credits.resolver';
 import { CreditsService } from './credits.service';
 import { AccountEntity } from './entities/account.entity';
@@ -24,7 +26,16 @@ import { ReconciliationService } from './reconciliation.service';
       CreditUsageEntity,
     ]),
   ],
-  providers: [Ledger, AccountsService, BalancesService, CreditsService, ReconciliationService, CreditsResolver],
+  providers: [
+    Ledger,
+    AccountsService,
+    BalancesService,
+    CreditsService,
+    ReconciliationService,
+    CreditsResolver,
+    // Enforces @RequiresCredits on any resolver or controller of the application; others pass untouched.
+    { provide: APP_INTERCEPTOR, useClass: CreditsInterceptor },
+  ],
   exports: [AccountsService, BalancesService, CreditsService, ReconciliationService],
 })
 export class CreditsModule {}

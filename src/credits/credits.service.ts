@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AppLinks, appLinks } from '../common/app-links';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
@@ -27,6 +27,8 @@ export interface Hold {
   status: HoldStatus;
   /** True when the idempotency key had already reserved these charges. */
   replayed: boolean;
+  /** For a replayed captured hold: what the operation answered the first time. */
+  result?: unknown;
 }
 
 export interface ConsumeOutcome {
@@ -140,23 +142,30 @@ export class CreditsService {
     assertText(options.description, 'description', MAX_DESCRIPTION_LENGTH);
     const outcome = await this.charge(accountId, 'HOLD', lines, options);
     if (outcome.status !== 'OK') throw this.failure(outcome);
-    return { id: outcome.holdId!, status: outcome.holdStatus ?? 'PENDING', replayed: outcome.replayed };
+    return {
+      id: outcome.holdId!,
+      status: outcome.holdStatus ?? 'PENDING',
+      replayed: outcome.replayed,
+      result: outcome.result,
+    };
   }
 
   /**
-   * Settles a hold; `actuals` may lower a charge (the rest goes back, wallet credits first). Capturing a hold
-   * twice is harmless.
+   * Settles a hold; `actuals` may lower a charge (the rest goes back, wallet credits first). `result` is kept for
+   * replays of the same idempotency key. Capturing a hold twice is harmless.
    */
   async capture(
     accountId: string,
     holdId: string,
     actuals: Partial<Record<CreditType, number>> = {},
+    result?: unknown,
   ): Promise<ChargeLineResult[]> {
     for (const [type, amount] of Object.entries(actuals)) {
       if (amount === undefined) continue;
       if (!Number.isSafeInteger(amount) || amount < 0) throw invalid(`The actual ${type} amount must be 0 or more.`);
     }
-    const outcome = await this.withRetry(() => this.ledger.capture(undefined, accountId, holdId, actuals, this.clock.now()));
+    const outcome = await this.withRetry(() => this.ledger.capture(undefined, accountId, holdId, actuals, this.clock.now(), result),
+    );
     if (outcome.status !== 'OK') throw this.settleFailure(outcome, holdId);
     return outcome.charges ?? [];
   }
@@ -225,6 +234,22 @@ export class CreditsService {
         now: this.clock.now(),
       }),
     );
+  }
+
+  /**
+   * Gives quota units in use back (a deleted project), inside the caller's transaction so that the unit returns
+   * exactly when the thing that held it is gone.
+   */
+  returnUnits(
+    manager: EntityManager,
+    accountId: string,
+    type: CreditType,
+    amount: number,
+    reference: string,
+    description: string,
+  ): Promise<number> {
+    assertAmount(amount);
+    return this.ledger.returnUnits(manager, { accountId, type, amount, reference, description, now: this.clock.now() });
   }
 
   /** Releases holds whose time ran out; returns how many. Safe to run on many instances at once. */

@@ -31,7 +31,15 @@ export interface Refusal {
 }
 
 export type ChargeOutcome =
-  | { status: 'OK'; replayed: boolean; holdId: string | null; holdStatus?: HoldStatus; charges?: ChargeLineResult[] }
+  | {
+      status: 'OK';
+      replayed: boolean;
+      holdId: string | null;
+      holdStatus?: HoldStatus;
+      charges?: ChargeLineResult[];
+      /** A replayed captured hold: what the guarded operation answered the first time. */
+      result?: unknown;
+    }
   | Refusal
   | { status: 'RENEW' | 'NO_ACCOUNT' | 'IDEMPOTENCY_CONFLICT' };
 
@@ -108,12 +116,14 @@ export class Ledger {
     holdId: string,
     actuals: Partial<Record<CreditType, number>>,
     now: Date,
+    result?: unknown,
   ): Promise<SettleOutcome> {
-    return this.call(manager, 'SELECT credits_capture($1, $2, $3::jsonb, $4) AS result', [
+    return this.call(manager, 'SELECT credits_capture($1, $2, $3::jsonb, $4, $5::jsonb) AS result', [
       accountId,
       holdId,
       JSON.stringify(actuals),
       now,
+      result === undefined ? null : JSON.stringify(result),
     ]);
   }
 

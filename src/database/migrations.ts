@@ -1,6 +1,12 @@
 import { InitialSchema1795258800000 } from '../../migrations/1795258800000-InitialSchema';
 import { LedgerFunctions1795258800100 } from '../../migrations/1795258800100-LedgerFunctions';
 import { SeedCatalog1795258800200 } from '../../migrations/1795258800200-SeedCatalog';
+import { Projects1795258800300 } from '../../migrations/1795258800300-Projects';
 
 /** Every migration, in order. Listed explicitly so compiled and test runs load the same set. */
-export const MIGRATIONS = [InitialSchema1795258800000, LedgerFunctions1795258800100, SeedCatalog1795258800200];
+export const MIGRATIONS = [
+  InitialSchema1795258800000,
+  LedgerFunctions1795258800100,
+  SeedCatalog1795258800200,
+  Projects1795258800300,
+];

@@ -1,7 +1,14 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { CreditsModule } from '../credits/credits.module';
+import { ChatMessageEntity } from './entities/chat-message.entity';
+import { IntegrationRunEntity } from './entities/integration-run.entity';
+import { ProjectEntity } from './entities/project.entity';
 import { ProjectsResolver } from './projects.resolver';
+import { ProjectsService } from './projects.service';
 
 @Module({
-  providers: [ProjectsResolver],
+  imports: [CreditsModule, TypeOrmModule.forFeature([ProjectEntity, ChatMessageEntity, IntegrationRunEntity])],
+  providers: [ProjectsService, ProjectsResolver],
 })
 export class ProjectsModule {}

@@ -1,37 +1,52 @@
-import { Args, ID, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
-import { notImplemented } from '../common/common.exception';
+import { Args, Mutation, Query, Resolver } from '@nestjs/graphql';
+import { CurrentAccount } from '../auth/current-account.decorator';
+import { AuthenticatedAccount } from '../auth/role.enum';
+import { CreditType } from '../credits/credit-type.enum';
+import { RequiresCredits } from '../credits/requires-credits.decorator';
 import { ChatMessageOutput, IntegrationRunOutput, ProjectOutput } from './dtos/project.output';
+import { CreateProjectArgs, ProjectIdArgs, RunIntegrationArgs, SendChatMessageArgs } from './dtos/project.args';
+import { ProjectsService } from './projects.service';
 
+/** How a host application meters its own resolvers: one decorator line each. */
 @Resolver()
 export class ProjectsResolver {
+  constructor(private readonly projectsService: ProjectsService) {}
+
   @Query(() => [ProjectOutput])
-  projects(): Promise<ProjectOutput[]> {
-    throw notImplemented('projects');
+  projects(@CurrentAccount() account: AuthenticatedAccount): Promise<ProjectOutput[]> {
+    return this.projectsService.list(account.id);
   }
 
+  @RequiresCredits([
+    { type: CreditType.MESSAGE, amount: 1 },
+    { type: CreditType.PROJECT, amount: 1 },
+  ])
   @Mutation(() => ProjectOutput, { description: 'guarded: 1 MESSAGE + 1 PROJECT' })
-  createProject(@Args('name') _name: string): Promise<ProjectOutput> {
-    throw notImplemented('createProject');
+  createProject(@CurrentAccount() account: AuthenticatedAccount, @Args() args: CreateProjectArgs): Promise<ProjectOutput> {
+    return this.projectsService.create(account.id, args.name);
   }
 
   @Mutation(() => Boolean, { description: 'gives the PROJECT unit back' })
-  deleteProject(@Args('id', { type: () => ID }) _id: string): Promise<boolean> {
-    throw notImplemented('deleteProject');
+  async deleteProject(@CurrentAccount() account: AuthenticatedAccount, @Args() args: ProjectIdArgs): Promise<boolean> {
+    await this.projectsService.delete(account.id, args.id);
+    return true;
   }
 
+  @RequiresCredits({ type: CreditType.MESSAGE, amount: 1 })
   @Mutation(() => ChatMessageOutput, { description: 'guarded: 1 MESSAGE' })
   sendChatMessage(
-    @Args('projectId', { type: () => ID }) _projectId: string,
-    @Args('text') _text: string,
+    @CurrentAccount() account: AuthenticatedAccount,
+    @Args() args: SendChatMessageArgs,
   ): Promise<ChatMessageOutput> {
-    throw notImplemented('sendChatMessage');
+    return this.projectsService.sendMessage(account.id, args.projectId, args.text);
   }
 
+  @RequiresCredits<RunIntegrationArgs>({ type: CreditType.INTEGRATION, amount: (args) => args.calls })
   @Mutation(() => IntegrationRunOutput, { description: 'guarded: `calls` INTEGRATION' })
   runIntegration(
-    @Args('projectId', { type: () => ID }) _projectId: string,
-    @Args('calls', { type: () => Int }) _calls: number,
+    @CurrentAccount() account: AuthenticatedAccount,
+    @Args() args: RunIntegrationArgs,
   ): Promise<IntegrationRunOutput> {
-    throw notImplemented('runIntegration');
+    return this.projectsService.runIntegration(account.id, args.projectId, args.calls);
   }
 }

@@ -1,4 +1,4 @@
-import { INestApplication } from '@nestjs/common';
+import { INestApplication, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { Server } from 'node:http';
 import request from 'supertest';
@@ -55,8 +55,8 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** Boots the real AppModule against a fresh database of its own. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+/** Boots the real AppModule against a fresh database of its own (plus test-only modules, if given). */
+export async function startTestApp(env: Record<string, string> = {}, extraModules: Type<unknown>[] = []): Promise<TestApp> {
   const database = await createTestDatabase();
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -67,7 +67,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     ...env,
   });
   const clock = new TestClock();
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config, database.url)] })
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config, database.url), ...extraModules] })
     .overrideProvider(Clock)
     .useValue(clock)
     .compile();

@@ -1,0 +1,62 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { DataSource, Repository } from 'typeorm';
+import { CreditType } from '../credits/credit-type.enum';
+import { CreditsService } from '../credits/credits.service';
+import { ChatMessageEntity } from './entities/chat-message.entity';
+import { IntegrationRunEntity } from './entities/integration-run.entity';
+import { ProjectEntity } from './entities/project.entity';
+import { ProjectsErrorCode, ProjectsException } from './projects.exception';
+
+/** The host application's own logic. Credits are handled by @RequiresCredits on the resolver, not here. */
+@Injectable()
+export class ProjectsService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly credits: CreditsService,
+    @InjectRepository(ProjectEntity) private readonly projects: Repository<ProjectEntity>,
+    @InjectRepository(ChatMessageEntity) private readonly messages: Repository<ChatMessageEntity>,
+    @InjectRepository(IntegrationRunEntity) private readonly runs: Repository<IntegrationRunEntity>,
+  ) {}
+
+  list(accountId: string): Promise<ProjectEntity[]> {
+    return this.projects.find({ where: { accountId }, order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  create(accountId: string, name: string): Promise<ProjectEntity> {
+    return this.projects.save(this.projects.create({ accountId, name }));
+  }
+
+  /**
+   * Deletes a project and gives its PROJECT unit back in the same transaction. Of two concurrent deletions only
+   * one removes the row, so the unit comes back once.
+   */
+  async delete(accountId: string, projectId: string): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      const { affected } = await manager.delete(ProjectEntity, { id: projectId, accountId });
+      if (!affected) throw this.notFound(projectId);
+      await this.credits.returnUnits(manager, accountId, CreditType.PROJECT, 1, `project:${projectId}`, 'project deleted');
+    });
+  }
+
+  async sendMessage(accountId: string, projectId: string, text: string): Promise<ChatMessageEntity> {
+    await this.owned(accountId, projectId);
+    return this.messages.save(this.messages.create({ accountId, projectId, text }));
+  }
+
+  async runIntegration(accountId: string, projectId: string, calls: number): Promise<IntegrationRunEntity> {
+    await this.owned(accountId, projectId);
+    return this.runs.save(this.runs.create({ accountId, projectId, calls }));
+  }
+
+  /** A project of another account is reported exactly like one that does not exist. */
+  private async owned(accountId: string, projectId: string): Promise<ProjectEntity> {
+    const project = await this.projects.findOneBy({ id: projectId, accountId });
+    if (!project) throw this.notFound(projectId);
+    return project;
+  }
+
+  private notFound(projectId: string): ProjectsException {
+    return new ProjectsException(ProjectsErrorCode.PROJECT_NOT_FOUND, `There is no project ${projectId}.`);
+  }
+}
