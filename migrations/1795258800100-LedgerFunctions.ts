@@ -157,7 +157,7 @@ BEGIN
   RETURN v_take;
 END $$;
 
--- Ends the allowance of periods before p_period_start: what is left of those grants expires.
+-- Starting the period that begins at p_period_start: what is left of any other period's allowance expires.
 CREATE FUNCTION credits_expire_allowance(p_account text, p_period_start timestamptz, p_now timestamptz)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -166,7 +166,7 @@ BEGIN
   PERFORM credits_lock_pools(p_account, ARRAY['INTEGRATION', 'MESSAGE']);
   FOR v_grant IN
     SELECT id FROM credit_grants
-     WHERE account_id = p_account AND kind = 'ALLOWANCE' AND remaining > 0 AND period_start < p_period_start
+     WHERE account_id = p_account AND kind = 'ALLOWANCE' AND remaining > 0 AND period_start <> p_period_start
      ORDER BY pool, id
   LOOP
     PERFORM credits_debit_grant(v_grant.id, 'EXPIRE', NULL, NULL, 'allowance of the ended period expired', p_now);

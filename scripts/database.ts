@@ -9,3 +9,14 @@ export async function scriptDatabase(): Promise<{ config: AppConfig; database: R
   const config = loadConfig();
   return { config, database: await resolveDatabase(config) };
 }
+
+/** Runs a script's main function and exits with its code (1 and the message on an error). */
+export function runScript(main: () => Promise<number | void>): void {
+  main().then(
+    (code) => process.exit(code ?? 0),
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -5,7 +5,7 @@
 import { DataSource } from 'typeorm';
 import { ReconciliationService } from '../src/credits/reconciliation.service';
 import { databaseOptions } from '../src/database/database.options';
-import { scriptDatabase } from './database';
+import { runScript, scriptDatabase } from './database';
 
 async function main(): Promise<number> {
   const { database } = await scriptDatabase();
@@ -25,10 +25,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error) => {
-    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
-    process.exit(1);
-  },
-);
+runScript(main);

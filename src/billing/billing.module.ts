@@ -1,7 +1,29 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { CreditsModule } from '../credits/credits.module';
+import { PlansModule } from '../plans/plans.module';
+import { UsageModule } from '../usage/usage.module';
 import { BillingResolver } from './billing.resolver';
+import { CreditPurchaseEntity } from './entities/credit-purchase.entity';
+import { LegacyCreditsController } from './legacy-credits.controller';
+import { PurchasesService } from './purchases.service';
+import { stripeClientProvider } from './stripe/stripe.client';
+import { StripeGateway } from './stripe/stripe.gateway';
+import { StripeWebhookController } from './stripe/stripe-webhook.controller';
+import { StripeWebhookService } from './stripe/stripe-webhook.service';
+import { SubscriptionsService } from './subscriptions.service';
 
 @Module({
-  providers: [BillingResolver],
+  imports: [CreditsModule, PlansModule, UsageModule, TypeOrmModule.forFeature([CreditPurchaseEntity])],
+  providers: [
+    stripeClientProvider,
+    StripeGateway,
+    PurchasesService,
+    SubscriptionsService,
+    StripeWebhookService,
+    BillingResolver,
+  ],
+  controllers: [StripeWebhookController, LegacyCreditsController],
+  exports: [SubscriptionsService],
 })
 export class BillingModule {}

@@ -2,6 +2,9 @@ import { DomainException } from './domain.exception';
 
 export enum CommonErrorCode {
   NOT_IMPLEMENTED = 'NOT_IMPLEMENTED',
+  INVALID_CURSOR = 'INVALID_CURSOR',
+  INVALID_PAGE_SIZE = 'INVALID_PAGE_SIZE',
+  INVALID_ACCOUNT_ID = 'INVALID_ACCOUNT_ID',
 }
 
 /** Errors that belong to no product module. */

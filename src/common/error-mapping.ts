@@ -36,7 +36,16 @@ const PUBLIC_FORMS: Record<string, PublicForm> = {
   [CreditsErrorCode.HOLD_EXPIRED]: { code: 'HOLD_EXPIRED', status: HttpStatus.CONFLICT },
   [ProjectsErrorCode.PROJECT_NOT_FOUND]: NOT_FOUND,
   [BillingErrorCode.BILLING_NOT_CONFIGURED]: { code: 'BILLING_NOT_CONFIGURED', status: HttpStatus.SERVICE_UNAVAILABLE },
+  [BillingErrorCode.STRIPE_UNAVAILABLE]: { code: 'STRIPE_UNAVAILABLE', status: HttpStatus.SERVICE_UNAVAILABLE },
+  [BillingErrorCode.STRIPE_REQUEST_FAILED]: { code: 'STRIPE_REQUEST_FAILED', status: HttpStatus.BAD_GATEWAY },
+  [BillingErrorCode.PRICE_NOT_FOUND]: { code: 'BILLING_NOT_CONFIGURED', status: HttpStatus.SERVICE_UNAVAILABLE },
+  [BillingErrorCode.NO_SUBSCRIPTION]: { code: 'NO_SUBSCRIPTION', status: HttpStatus.CONFLICT },
+  [BillingErrorCode.INVALID_SIGNATURE]: { code: 'INVALID_SIGNATURE', status: HttpStatus.BAD_REQUEST },
+  [BillingErrorCode.PACKAGE_REQUIRED]: BAD_USER_INPUT,
   [CommonErrorCode.NOT_IMPLEMENTED]: { code: 'NOT_IMPLEMENTED', status: HttpStatus.NOT_IMPLEMENTED },
+  [CommonErrorCode.INVALID_CURSOR]: BAD_USER_INPUT,
+  [CommonErrorCode.INVALID_PAGE_SIZE]: BAD_USER_INPUT,
+  [CommonErrorCode.INVALID_ACCOUNT_ID]: BAD_USER_INPUT,
 };
 
 const HTTP_STATUS_CODES: Record<number, string> = {

@@ -90,6 +90,13 @@ export class AppConfig {
   @IsUrl({ require_tld: false, protocols: ['http', 'https'] }, { message: 'STRIPE_API_BASE must be an http(s) URL' })
   STRIPE_API_BASE?: string;
 
+  /** How long one Stripe API call may take before the caller gets STRIPE_UNAVAILABLE. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  STRIPE_TIMEOUT_MS = 10_000;
+
   /** The frontend's address, for checkout return pages and upgrade / purchase links. */
   @IsUrl({ require_tld: false, protocols: ['http', 'https'] }, { message: 'APP_URL must be an http(s) URL' })
   APP_URL = 'http://localhost:3000';

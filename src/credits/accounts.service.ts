@@ -88,28 +88,86 @@ export class AccountsService {
    * Periods missed during downtime are skipped, not granted. Returns false when nothing was due.
    */
   async renewIfDue(manager: EntityManager, accountId: string, now: Date): Promise<boolean> {
-    const account = await manager.findOne(AccountEntity, {
-      where: { id: accountId },
-      lock: { mode: 'pessimistic_write' },
-    });
+    const account = await this.lock(manager, accountId);
     if (!account || account.currentPeriodEnd > now) return false;
-
-    const period = periodAt(account.periodAnchor, now);
     const planCode = account.pendingPlanCode ?? (account.cancelAtPeriodEnd ? PlanCode.FREE : account.planCode);
-    const plan = await manager.findOneByOrFail(PlanEntity, { code: planCode });
+    await this.startPeriod(manager, account, periodAt(account.periodAnchor, now), planCode, now);
+    return true;
+  }
 
-    await this.ledger.expireAllowance(manager, accountId, period.start, now);
-    await this.grantAllowance(manager, accountId, plan, period, now);
-    await manager.update(AccountEntity, accountId, {
+  /**
+   * Starts `period` on `planCode` (a renewal, or the period a Stripe subscription reports): what is left of earlier
+   * periods' allowance expires and this period's is granted, once. The caller holds the account lock.
+   */
+  async startPeriod(
+    manager: EntityManager,
+    account: AccountEntity,
+    period: Period,
+    planCode: PlanCode,
+    now: Date,
+    changes: Partial<AccountEntity> = {},
+  ): Promise<void> {
+    const plan = await manager.findOneByOrFail(PlanEntity, { code: planCode });
+    await this.ledger.expireAllowance(manager, account.id, period.start, now);
+    await this.grantAllowance(manager, account.id, plan, period, now);
+    await manager.update(AccountEntity, account.id, {
       planCode,
       pendingPlanCode: null,
       cancelAtPeriodEnd: false,
       currentPeriodStart: period.start,
       currentPeriodEnd: period.end,
       updatedAt: now,
+      ...changes,
     });
-    this.logger.log(`Account ${accountId} renewed on ${planCode} for ${period.start.toISOString()}`);
-    return true;
+    this.logger.log(`Account ${account.id} started a ${planCode} period on ${period.start.toISOString()}`);
+  }
+
+  /**
+   * An upgrade takes effect at once: the current period's allowance rises to the new plan's limits (what was used
+   * so far still counts), and any pending downgrade is dropped. The caller holds the account lock.
+   */
+  async upgradeNow(manager: EntityManager, account: AccountEntity, planCode: PlanCode, now: Date): Promise<void> {
+    const plan = await manager.findOneByOrFail(PlanEntity, { code: planCode });
+    const granted: Array<{ pool: CreditType; total: string }> = await manager.query(
+      `SELECT pool, sum(amount) AS total FROM credit_grants
+        WHERE account_id = $1 AND kind = 'ALLOWANCE' AND period_start = $2 GROUP BY pool`,
+      [account.id, account.currentPeriodStart],
+    );
+    for (const type of ALLOWANCE_TYPES) {
+      const already = Number(granted.find((row) => row.pool === type)?.total ?? 0);
+      const raise = (plan.limitOf(type) ?? 0) - already;
+      if (raise <= 0) continue;
+      await this.ledger.grant(manager, {
+        accountId: account.id,
+        pool: type,
+        kind: 'ALLOWANCE',
+        ledgerKind: 'GRANT',
+        amount: raise,
+        priority: GRANT_PRIORITY.ALLOWANCE,
+        expiresAt: account.currentPeriodEnd,
+        periodStart: account.currentPeriodStart,
+        sourceKey: `${allowanceSourceKey(account.id, type, account.currentPeriodStart)}:upgrade:${planCode}`,
+        description: `upgrade to the ${plan.name} plan`,
+        reference: null,
+        now,
+      });
+    }
+    await manager.update(AccountEntity, account.id, { planCode, pendingPlanCode: null, updatedAt: now });
+    this.logger.log(`Account ${account.id} upgraded to ${planCode}`);
+  }
+
+  /** Changes subscription fields that move no credits (status, pending plan, Stripe ids). */
+  async update(manager: EntityManager, accountId: string, changes: Partial<AccountEntity>): Promise<void> {
+    await manager.update(AccountEntity, accountId, { ...changes, updatedAt: this.clock.now() });
+  }
+
+  /** The account row, locked for the rest of the caller's transaction. */
+  lock(manager: EntityManager, accountId: string): Promise<AccountEntity | null> {
+    return manager.findOne(AccountEntity, { where: { id: accountId }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  findByStripeCustomer(customerId: string): Promise<AccountEntity | null> {
+    return this.accounts.findOneBy({ stripeCustomerId: customerId });
   }
 
   /** Grants a period's MESSAGE and INTEGRATION allowance of a plan (once per account, type and period). */

@@ -1,9 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { DataSource, Repository } from 'typeorm';
+import { DataSource, LessThan, Repository } from 'typeorm';
+import { decodeCursor, invalidCursor } from '../common/cursor';
 import { toSafeInteger } from '../database/bigint.transformer';
 import { CreditPool, CreditType } from './credit-type.enum';
 import { CreditBalanceEntity } from './entities/credit-balance.entity';
+import { CreditTransactionEntity } from './entities/credit-transaction.entity';
+import { CreditUsageEntity } from './entities/credit-usage.entity';
 
 export interface PoolBalance {
   /** Spendable credits; for PROJECT, units in use. */
@@ -14,6 +17,12 @@ export interface PoolBalance {
 export interface PeriodAllowance {
   granted: number;
   left: number;
+}
+
+/** One page of a newest-first history; `more` says whether older rows follow. */
+export interface HistoryPage<T> {
+  rows: T[];
+  more: boolean;
 }
 
 export interface WalletTotals {
@@ -27,7 +36,39 @@ export class BalancesService {
   constructor(
     private readonly dataSource: DataSource,
     @InjectRepository(CreditBalanceEntity) private readonly balances: Repository<CreditBalanceEntity>,
+    @InjectRepository(CreditTransactionEntity) private readonly transactions: Repository<CreditTransactionEntity>,
+    @InjectRepository(CreditUsageEntity) private readonly usage: Repository<CreditUsageEntity>,
   ) {}
+
+  /**
+   * Ledger rows, newest first, `first` at a time after the cursor (a row id). Ids only grow, so a page never
+   * repeats a row and rows written meanwhile appear above the first page, never inside later ones. Served by the
+   * (account_id, id DESC) index whatever the account's size.
+   */
+  async transactionPage(accountId: string, first: number, after?: string | null): Promise<HistoryPage<CreditTransactionEntity>> {
+    const rows = await this.transactions.find({
+      where: { accountId, ...(after && { id: LessThan(this.cursorId(after)) }) },
+      order: { id: 'DESC' },
+      take: first + 1,
+    });
+    return { rows: rows.slice(0, first), more: rows.length > first };
+  }
+
+  /** Usage records, newest first; paged like transactionPage. */
+  async usagePage(accountId: string, first: number, after?: string | null): Promise<HistoryPage<CreditUsageEntity>> {
+    const rows = await this.usage.find({
+      where: { accountId, ...(after && { id: LessThan(this.cursorId(after)) }) },
+      order: { id: 'DESC' },
+      take: first + 1,
+    });
+    return { rows: rows.slice(0, first), more: rows.length > first };
+  }
+
+  private cursorId(cursor: string): number {
+    const id = Number(decodeCursor(cursor));
+    if (!Number.isSafeInteger(id) || id < 1) throw invalidCursor();
+    return id;
+  }
 
   async pools(accountId: string): Promise<Map<CreditPool, PoolBalance>> {
     const rows = await this.balances.findBy({ accountId });

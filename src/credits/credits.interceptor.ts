@@ -3,7 +3,6 @@ import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { Reflector } from '@nestjs/core';
 import { GqlContextType, GqlExecutionContext } from '@nestjs/graphql';
-import { GqlParamtype } from '@nestjs/graphql/dist/enums/gql-paramtype.enum';
 import { catchError, from, mergeMap, Observable, of, throwError } from 'rxjs';
 import { AuthErrorCode, AuthException } from '../auth/auth.exception';
 import { BillingRequest, requestOf } from '../common/request-context';
@@ -14,6 +13,8 @@ import { attachMeteredCall, MeteredCall } from './metered-call';
 import { CreditRequirement, REQUIRED_CREDITS } from './requires-credits.decorator';
 
 const PRIMITIVES: unknown[] = [String, Number, Boolean, Object, Array];
+/** @nestjs/graphql's GqlParamtype.ARGS, which the package does not export: the marker of @Args() parameters. */
+const GRAPHQL_ARGS_PARAMTYPE = 3;
 
 /**
  * Enforces @RequiresCredits. An interceptor alone does the whole job because it is the one Nest hook that sees
@@ -116,7 +117,7 @@ export class CreditsInterceptor implements NestInterceptor {
       Reflect.getMetadata(ROUTE_ARGS_METADATA, owner, handler) ?? {};
     const types: unknown[] = Reflect.getMetadata('design:paramtypes', owner.prototype, handler) ?? [];
     const validated: number[] = graphql
-      ? [GqlParamtype.ARGS]
+      ? [GRAPHQL_ARGS_PARAMTYPE]
       : [RouteParamtypes.BODY, RouteParamtypes.QUERY, RouteParamtypes.PARAM];
 
     for (const [key, { index, data }] of Object.entries(metadata)) {

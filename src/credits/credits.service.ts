@@ -212,14 +212,17 @@ export class CreditsService {
     };
   }
 
-  /** Adds wallet credits once per source key. */
-  async grantWallet(request: WalletGrant): Promise<GrantOutcome> {
+  /**
+   * Adds wallet credits once per source key; inside the caller's transaction when a manager is given (the
+   * account must exist then).
+   */
+  async grantWallet(request: WalletGrant, manager?: EntityManager): Promise<GrantOutcome> {
     assertAmount(request.amount);
     assertText(request.sourceKey, 'idempotencyKey', MAX_IDEMPOTENCY_KEY_LENGTH + 50);
     assertText(request.description, 'description', MAX_DESCRIPTION_LENGTH);
-    await this.accounts.ensure(request.accountId);
-    return this.withRetry(() =>
-      this.ledger.grant(undefined, {
+    if (!manager) await this.accounts.ensure(request.accountId);
+    const run = () =>
+      this.ledger.grant(manager, {
         accountId: request.accountId,
         pool: 'WALLET',
         kind: request.kind,
@@ -232,8 +235,25 @@ export class CreditsService {
         description: request.description ?? null,
         reference: request.reference ?? null,
         now: this.clock.now(),
-      }),
-    );
+      });
+    return manager ? run() : this.withRetry(run);
+  }
+
+  /**
+   * Takes back what is left of a wallet grant, up to `max` (a refunded or disputed purchase): credits already spent
+   * stay spent and the wallet never goes below zero. Returns the amount taken.
+   */
+  clawBack(
+    manager: EntityManager,
+    request: { accountId: string; grantId: string; max: number; reference: string; description: string },
+  ): Promise<number> {
+    assertAmount(request.max, 'max');
+    return this.ledger.debitGrant(manager, {
+      ...request,
+      pool: 'WALLET',
+      kind: 'CLAWBACK',
+      now: this.clock.now(),
+    });
   }
 
   /**

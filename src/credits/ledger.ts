@@ -167,6 +167,32 @@ export class Ledger {
     await manager.query('SELECT credits_expire_allowance($1, $2, $3)', [accountId, periodStart, now]);
   }
 
+  /** Takes up to `max` credits out of one grant (clawback, correction), never below zero. Returns the amount taken. */
+  async debitGrant(
+    manager: EntityManager,
+    request: {
+      accountId: string;
+      pool: CreditPool;
+      grantId: string;
+      kind: LedgerKind;
+      max: number;
+      reference: string | null;
+      description: string | null;
+      now: Date;
+    },
+  ): Promise<number> {
+    await manager.query('SELECT credits_lock_pools($1, $2)', [request.accountId, [request.pool]]);
+    const taken = await this.call<string | number>(manager, 'SELECT credits_debit_grant($1, $2, $3, $4, $5, $6) AS result', [
+      request.grantId,
+      request.kind,
+      request.max,
+      request.reference,
+      request.description,
+      request.now,
+    ]);
+    return Number(taken);
+  }
+
   /** Gives quota units in use back (PROJECT). Returns the ledger row id. */
   returnUnits(
     manager: EntityManager | undefined,

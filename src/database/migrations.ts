@@ -2,6 +2,7 @@ import { InitialSchema1795258800000 } from '../../migrations/1795258800000-Initi
 import { LedgerFunctions1795258800100 } from '../../migrations/1795258800100-LedgerFunctions';
 import { SeedCatalog1795258800200 } from '../../migrations/1795258800200-SeedCatalog';
 import { Projects1795258800300 } from '../../migrations/1795258800300-Projects';
+import { Billing1795258800400 } from '../../migrations/1795258800400-Billing';
 
 /** Every migration, in order. Listed explicitly so compiled and test runs load the same set. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   LedgerFunctions1795258800100,
   SeedCatalog1795258800200,
   Projects1795258800300,
+  Billing1795258800400,
 ];

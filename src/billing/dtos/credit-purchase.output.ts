@@ -1,5 +1,6 @@
 import { Field, ID, Int, ObjectType } from '@nestjs/graphql';
 import { connectionOf } from '../../common/pagination';
+import { CreditPurchaseEntity } from '../entities/credit-purchase.entity';
 
 @ObjectType('CreditPurchase')
 export class CreditPurchaseOutput {
@@ -23,6 +24,18 @@ export class CreditPurchaseOutput {
 
   @Field()
   createdAt!: Date;
+
+  static from(row: CreditPurchaseEntity): CreditPurchaseOutput {
+    return {
+      id: row.id,
+      packageId: row.packageId,
+      credits: row.credits,
+      amountCents: row.amountCents,
+      currency: row.currency,
+      status: row.status,
+      createdAt: row.createdAt,
+    };
+  }
 }
 
 export const CreditPurchaseConnection = connectionOf(CreditPurchaseOutput, 'CreditPurchase');

@@ -42,6 +42,10 @@ export class AccountEntity {
   @Column({ type: 'text', name: 'stripe_subscription_id', nullable: true })
   stripeSubscriptionId!: string | null;
 
+  /** Creation time of the newest Stripe subscription event applied. */
+  @Column({ type: 'timestamptz', name: 'stripe_state_at', nullable: true })
+  stripeStateAt!: Date | null;
+
   @Column({ type: 'timestamptz', name: 'created_at' })
   createdAt!: Date;
 

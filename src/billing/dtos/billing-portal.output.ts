@@ -1,0 +1,7 @@
+import { Field, ObjectType } from '@nestjs/graphql';
+
+@ObjectType('BillingPortalSession', { description: 'a Stripe Customer Portal session' })
+export class BillingPortalSessionOutput {
+  @Field()
+  url!: string;
+}

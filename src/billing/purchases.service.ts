@@ -1,0 +1,232 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { EntityManager, FindOptionsWhere, Repository } from 'typeorm';
+import { Clock } from '../common/clock';
+import { decodeCursor, invalidCursor } from '../common/cursor';
+import { AccountsService } from '../credits/accounts.service';
+import { HistoryPage } from '../credits/balances.service';
+import { CreditsService } from '../credits/credits.service';
+import { PlansErrorCode, PlansException } from '../plans/plans.exception';
+import { PlansService } from '../plans/plans.service';
+import { CheckoutSessionOutput } from './dtos/checkout-session.output';
+import { CreditPurchaseEntity } from './entities/credit-purchase.entity';
+import { StripeGateway } from './stripe/stripe.gateway';
+
+/** What identifies a purchase in a Stripe object: our id in metadata, the checkout session or the payment intent. */
+export interface PurchaseReference {
+  purchaseId?: string | null;
+  checkoutSessionId?: string | null;
+  paymentIntentId?: string | null;
+  /** The metadata set at checkout, to rebuild a purchase row this service never stored. */
+  metadata?: Record<string, string> | null;
+}
+
+export const CREDIT_PACKAGE_METADATA_TYPE = 'credit_package';
+
+/** Credit packages bought through Stripe Checkout: the session, the wallet grant once paid, refunds. */
+@Injectable()
+export class PurchasesService {
+  private readonly logger = new Logger(PurchasesService.name);
+
+  constructor(
+    private readonly gateway: StripeGateway,
+    private readonly accounts: AccountsService,
+    private readonly credits: CreditsService,
+    private readonly plans: PlansService,
+    private readonly clock: Clock,
+    @InjectRepository(CreditPurchaseEntity) private readonly purchases: Repository<CreditPurchaseEntity>,
+  ) {}
+
+  /**
+   * Opens a Checkout Session for a package and records the purchase as PENDING. Nothing is credited here: the
+   * wallet is filled when Stripe's webhook confirms payment.
+   */
+  async startCheckout(accountId: string, packageId: string): Promise<CheckoutSessionOutput> {
+    this.gateway.assertConfigured();
+    const pack = await this.plans.getPackage(packageId);
+    const price = await this.gateway.priceByLookupKey(pack.stripeLookupKey);
+    const customer = await this.gateway.customerFor(await this.accounts.current(accountId));
+    const purchaseId = randomUUID();
+    const metadata = {
+      type: CREDIT_PACKAGE_METADATA_TYPE,
+      accountId,
+      packageId: pack.id,
+      credits: String(pack.credits),
+      purchaseId,
+    };
+    const session = await this.gateway.call('start the checkout', (stripe) =>
+      stripe.checkout.sessions.create(
+        {
+          mode: 'payment',
+          customer,
+          client_reference_id: accountId,
+          line_items: [{ price: price.id, quantity: 1 }],
+          metadata,
+          payment_intent_data: { metadata },
+          success_url: this.gateway.returnUrl('/billing/credits?purchase=success&session_id={CHECKOUT_SESSION_ID}'),
+          cancel_url: this.gateway.returnUrl('/billing/credits?purchase=canceled'),
+        },
+        { idempotencyKey: `checkout:${purchaseId}` },
+      ),
+    );
+    await this.purchases.insert({
+      id: purchaseId,
+      accountId,
+      packageId: pack.id,
+      credits: pack.credits,
+      amountCents: price.unit_amount ?? pack.priceCents,
+      currency: price.currency ?? pack.currency,
+      status: 'PENDING',
+      stripeCheckoutSessionId: session.id,
+      stripePaymentIntentId: typeof session.payment_intent === 'string' ? session.payment_intent : null,
+      createdAt: this.clock.now(),
+    });
+    if (!session.url) throw new Error(`Stripe returned checkout session ${session.id} without a URL`);
+    return { sessionId: session.id, url: session.url, credits: pack.credits };
+  }
+
+  /** The package sold at a Stripe price (the earlier frontends send price ids). */
+  async packageForPrice(priceId: string): Promise<string> {
+    const price = await this.gateway.call('look up the price', (stripe) => stripe.prices.retrieve(priceId));
+    const pack = (await this.plans.listPackages()).find((candidate) => candidate.stripeLookupKey === price.lookup_key);
+    if (!pack) throw new PlansException(PlansErrorCode.PACKAGE_NOT_FOUND, `Price ${priceId} is not a credit package.`);
+    return pack.id;
+  }
+
+  /**
+   * Credits a paid purchase to the wallet, once: the purchase row is locked, and the grant's source key is the
+   * purchase id, so every Stripe event that reports the same payment lands on the same grant.
+   */
+  async complete(manager: EntityManager, reference: PurchaseReference): Promise<'credited' | 'already' | 'unknown'> {
+    const purchase = await this.lockPurchase(manager, reference);
+    if (!purchase) return 'unknown';
+    if (reference.paymentIntentId && !purchase.stripePaymentIntentId) {
+      purchase.stripePaymentIntentId = reference.paymentIntentId;
+      await manager.update(CreditPurchaseEntity, purchase.id, { stripePaymentIntentId: reference.paymentIntentId });
+    }
+    if (purchase.status === 'COMPLETED' || purchase.status === 'REFUNDED') return 'already';
+    const pack = await this.plans.getPackage(purchase.packageId);
+    const grant = await this.credits.grantWallet(
+      {
+        accountId: purchase.accountId,
+        amount: purchase.credits,
+        kind: 'PURCHASE',
+        sourceKey: `purchase:${purchase.id}`,
+        description: `${pack.name} credit package`,
+        reference: purchase.stripeCheckoutSessionId ?? purchase.stripePaymentIntentId,
+      },
+      manager,
+    );
+    await manager.update(CreditPurchaseEntity, purchase.id, {
+      status: 'COMPLETED',
+      grantId: grant.grantId,
+      completedAt: this.clock.now(),
+    });
+    this.logger.log(`Purchase ${purchase.id}: ${purchase.credits} credits added to ${purchase.accountId}`);
+    return 'credited';
+  }
+
+  /** A checkout that will never be paid (expired session, failed delayed payment). */
+  async fail(manager: EntityManager, reference: PurchaseReference): Promise<void> {
+    const purchase = await this.lockPurchase(manager, reference);
+    if (purchase?.status === 'PENDING') await manager.update(CreditPurchaseEntity, purchase.id, { status: 'FAILED' });
+  }
+
+  /**
+   * Takes back the refunded share of a purchase's credits, as far as they are unspent, and marks the purchase
+   * REFUNDED once fully refunded. Repeated or partial refunds take back only what was not taken before.
+   */
+  async clawBack(
+    manager: EntityManager,
+    reference: PurchaseReference,
+    refundedShare: { refunded: number; total: number },
+    reason: string,
+  ): Promise<number> {
+    const purchase = await this.lockPurchase(manager, reference);
+    if (!purchase?.grantId) return 0;
+    const full = refundedShare.total <= 0 || refundedShare.refunded >= refundedShare.total;
+    const target = full ? purchase.credits : Math.floor((purchase.credits * refundedShare.refunded) / refundedShare.total);
+    const due = target - purchase.creditsClawedBack;
+    let taken = 0;
+    if (due > 0) {
+      taken = await this.credits.clawBack(manager, {
+        accountId: purchase.accountId,
+        grantId: purchase.grantId,
+        max: due,
+        reference: purchase.stripePaymentIntentId ?? purchase.id,
+        description: reason,
+      });
+    }
+    await manager.update(CreditPurchaseEntity, purchase.id, {
+      creditsClawedBack: Math.max(target, purchase.creditsClawedBack),
+      ...(full && { status: 'REFUNDED' as const, refundedAt: this.clock.now() }),
+    });
+    this.logger.log(`Purchase ${purchase.id}: ${reason}; ${taken} unspent credits taken back`);
+    return taken;
+  }
+
+  /** The account's purchases, newest first, `first` at a time after the cursor (creation time and id). */
+  async page(accountId: string, first: number, after?: string | null): Promise<HistoryPage<CreditPurchaseEntity>> {
+    const query = this.purchases
+      .createQueryBuilder('purchase')
+      .where('purchase.account_id = :accountId', { accountId })
+      .orderBy('purchase.created_at', 'DESC')
+      .addOrderBy('purchase.id', 'DESC')
+      .take(first + 1);
+    if (after) {
+      const [createdAt, id] = decodeCursor(after).split('|');
+      if (!/^[0-9a-f-]{36}$/i.test(id ?? '') || Number.isNaN(Date.parse(createdAt))) throw invalidCursor();
+      query.andWhere('(purchase.created_at, purchase.id) < (:createdAt, :id)', { createdAt: new Date(createdAt), id });
+    }
+    const rows = await query.getMany();
+    return { rows: rows.slice(0, first), more: rows.length > first };
+  }
+
+  /**
+   * Finds and locks the purchase a Stripe object refers to. A purchase made through Checkout but never recorded
+   * here (the request failed after Stripe answered) is rebuilt from the checkout metadata.
+   */
+  private async lockPurchase(manager: EntityManager, reference: PurchaseReference): Promise<CreditPurchaseEntity | null> {
+    const lookups: Array<FindOptionsWhere<CreditPurchaseEntity>> = [];
+    const purchaseId = reference.purchaseId ?? reference.metadata?.purchaseId;
+    if (purchaseId && /^[0-9a-f-]{36}$/i.test(purchaseId)) lookups.push({ id: purchaseId });
+    if (reference.checkoutSessionId) lookups.push({ stripeCheckoutSessionId: reference.checkoutSessionId });
+    if (reference.paymentIntentId) lookups.push({ stripePaymentIntentId: reference.paymentIntentId });
+    for (const where of lookups) {
+      const found = await manager.findOne(CreditPurchaseEntity, { where, lock: { mode: 'pessimistic_write' } });
+      if (found) return found;
+    }
+    return this.rebuildFromMetadata(manager, reference, purchaseId);
+  }
+
+  private async rebuildFromMetadata(
+    manager: EntityManager,
+    reference: PurchaseReference,
+    purchaseId: string | undefined,
+  ): Promise<CreditPurchaseEntity | null> {
+    const metadata = reference.metadata;
+    if (metadata?.type !== CREDIT_PACKAGE_METADATA_TYPE || !metadata.accountId || !metadata.packageId) return null;
+    if (!purchaseId || !/^[0-9a-f-]{36}$/i.test(purchaseId)) return null;
+    const pack = await this.plans.getPackage(metadata.packageId).catch(() => null);
+    if (!pack) return null;
+    await this.accounts.ensure(metadata.accountId);
+    await manager.query(
+      `INSERT INTO credit_purchases (id, account_id, package_id, credits, amount_cents, currency, status,
+                                     stripe_checkout_session_id, stripe_payment_intent_id, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', $7, $8, $9) ON CONFLICT DO NOTHING`,
+      [
+        purchaseId,
+        metadata.accountId,
+        pack.id,
+        pack.credits,
+        pack.priceCents,
+        pack.currency,
+        reference.checkoutSessionId ?? null,
+        reference.paymentIntentId ?? null,
+        this.clock.now(),
+      ],
+    );
+    return manager.findOne(CreditPurchaseEntity, { where: { id: purchaseId }, lock: { mode: 'pessimistic_write' } });
+  }
+}

@@ -1,0 +1,25 @@
+import { AuthErrorCode, AuthException } from '../auth/auth.exception';
+import { AuthenticatedAccount, hasRole, Role } from '../auth/role.enum';
+import { ACCOUNT_ID_PATTERN } from '../auth/token.service';
+import { CommonErrorCode, CommonException } from './common.exception';
+
+/**
+ * Whose data a request reads: the caller's own account, or, for admins only, the one they name. A plain user who
+ * names another account is refused, or with `ignoreForUsers` (the earlier REST endpoints, whose `userId`
+ * parameter is never trusted) answered with their own data.
+ */
+export function accountInScope(
+  caller: AuthenticatedAccount,
+  requested?: string | null,
+  options: { ignoreForUsers?: boolean } = {},
+): string {
+  if (!requested || requested === caller.id) return caller.id;
+  if (!hasRole(caller, Role.ADMIN)) {
+    if (options.ignoreForUsers) return caller.id;
+    throw new AuthException(AuthErrorCode.FORBIDDEN, "Only admins may read another account's data.");
+  }
+  if (!ACCOUNT_ID_PATTERN.test(requested)) {
+    throw new CommonException(CommonErrorCode.INVALID_ACCOUNT_ID, 'That is not a valid account id.');
+  }
+  return requested;
+}
