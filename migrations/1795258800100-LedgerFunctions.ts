@@ -173,6 +173,31 @@ BEGIN
   END LOOP;
 END $$;
 
+-- Records the usage alerts a charge crossed: 80 % and 100 % of the type's limit, once per account, type, period
+-- and threshold. p_before and p_after count what is used or held. Returns the alerts newly recorded.
+CREATE FUNCTION credits_record_alerts(
+  p_account text, p_type text, p_period_start timestamptz, p_limit bigint, p_before bigint, p_after bigint,
+  p_now timestamptz
+) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_threshold integer;
+  v_alerts jsonb := '[]';
+BEGIN
+  IF p_limit IS NULL OR p_limit <= 0 THEN RETURN v_alerts; END IF;
+  FOREACH v_threshold IN ARRAY ARRAY[80, 100] LOOP
+    IF p_before * 100 < p_limit * v_threshold AND p_after * 100 >= p_limit * v_threshold THEN
+      INSERT INTO usage_alerts (account_id, credit_type, period_start, threshold, used, credit_limit, created_at)
+      VALUES (p_account, p_type, p_period_start, v_threshold, p_after, p_limit, p_now)
+      ON CONFLICT DO NOTHING;
+      IF FOUND THEN
+        v_alerts := v_alerts || jsonb_build_object('creditType', p_type, 'threshold', v_threshold, 'used', p_after,
+                                                   'limit', p_limit, 'periodStart', p_period_start);
+      END IF;
+    END IF;
+  END LOOP;
+  RETURN v_alerts;
+END $$;
+
 -- Reserves (p_mode = 'HOLD') or spends (p_mode = 'CONSUME') all charges or none.
 -- p_charges: [{"type": "MESSAGE", "amount": 1, "walletRate": 1}, ...], one entry per type; CONSUME takes one.
 -- Answers {status: OK | REFUSED | RENEW | NO_ACCOUNT | IDEMPOTENCY_CONFLICT, ...}. RENEW means the account's
@@ -203,11 +228,13 @@ DECLARE
   v_held_factor bigint := CASE WHEN p_mode = 'HOLD' THEN 1 ELSE 0 END;
   v_allocations jsonb := '[]';
   v_results jsonb := '[]';
+  v_alerts jsonb := '[]';
   v_remaining bigint;
+  v_limit bigint;
 BEGIN
   IF p_mode NOT IN ('HOLD', 'CONSUME') THEN RAISE EXCEPTION 'unknown charge mode %', p_mode; END IF;
-  SELECT a.plan_code, a.current_period_end, p.name AS plan_name, p.message_limit, p.integration_limit,
-         p.project_limit
+  SELECT a.plan_code, a.current_period_start, a.current_period_end, p.name AS plan_name, p.message_limit,
+         p.integration_limit, p.project_limit
     INTO v_account
     FROM accounts a JOIN plans p ON p.code = a.plan_code
    WHERE a.id = p_account;
@@ -336,6 +363,16 @@ BEGIN
     v_remaining := credits_remaining(p_account, v_type, v_rate, v_account.project_limit);
     v_results := v_results || jsonb_build_object('type', v_type, 'amount', v_amount,
       'fromAllowance', v_from_allowance, 'fromWallet', v_from_wallet, 'remaining', v_remaining);
+
+    v_limit := CASE v_type WHEN 'MESSAGE' THEN v_account.message_limit
+                           WHEN 'INTEGRATION' THEN v_account.integration_limit ELSE v_account.project_limit END;
+    IF v_limit IS NOT NULL THEN
+      SELECT CASE WHEN v_type = 'PROJECT' THEN balance + held ELSE v_limit - balance END INTO v_balance
+        FROM credit_balances WHERE account_id = p_account AND pool = v_type;
+      v_alerts := v_alerts || credits_record_alerts(p_account, v_type, v_account.current_period_start, v_limit,
+                                                    v_balance - v_from_allowance, v_balance, p_now);
+    END IF;
+
     IF p_mode = 'CONSUME' THEN
       INSERT INTO credit_usage (account_id, credit_type, amount, from_allowance, from_wallet, remaining_after,
                                 idempotency_key, request_hash, description, created_at)
@@ -350,7 +387,8 @@ BEGIN
     VALUES (v_hold, p_account, 'PENDING', p_charges, v_allocations, p_idempotency_key, p_request_hash,
             p_description, p_now + make_interval(secs => p_hold_ttl_seconds), p_now);
   END IF;
-  RETURN jsonb_build_object('status', 'OK', 'replayed', false, 'holdId', v_hold, 'charges', v_results);
+  RETURN jsonb_build_object('status', 'OK', 'replayed', false, 'holdId', v_hold, 'charges', v_results,
+                            'alerts', v_alerts);
 END $$;
 
 -- Gives a held allocation back. Credits whose grant expired meanwhile come back and expire at once, so the ledger
@@ -550,6 +588,7 @@ END $$;
       DROP FUNCTION credits_release(text, uuid, text, timestamptz);
       DROP FUNCTION credits_return_allocation(text, jsonb, uuid, bigint, text, timestamptz);
       DROP FUNCTION credits_charge(text, text, jsonb, timestamptz, integer, text, text, text);
+      DROP FUNCTION credits_record_alerts(text, text, timestamptz, bigint, bigint, bigint, timestamptz);
       DROP FUNCTION credits_expire_allowance(text, timestamptz, timestamptz);
       DROP FUNCTION credits_debit_grant(uuid, text, bigint, text, text, timestamptz);
       DROP FUNCTION credits_grant(text, text, text, text, bigint, integer, timestamptz, timestamptz, text, text, text,

@@ -2,7 +2,9 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { ApolloDriver, ApolloDriverConfig } from '@nestjs/apollo';
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { EventEmitterModule } from '@nestjs/event-emitter';
 import { GraphQLModule } from '@nestjs/graphql';
+import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import path from 'node:path';
 import { AuthModule } from './auth/auth.module';
@@ -23,6 +25,15 @@ import { UsageModule } from './usage/usage.module';
 /** The committed schema: regenerated from the code whenever the service starts in development. */
 export const SCHEMA_FILE = path.resolve(process.cwd(), 'schema.graphql');
 
+/** What every entry point needs: configuration and clock, application events and the database. */
+export function coreImports(config: AppConfig, databaseUrl: string) {
+  return [
+    ConfigModule.register(config),
+    EventEmitterModule.forRoot(),
+    TypeOrmModule.forRoot({ ...databaseOptions(databaseUrl, config.DATABASE_POOL_SIZE), autoLoadEntities: true }),
+  ];
+}
+
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, databaseUrl: string): DynamicModule {
@@ -30,8 +41,8 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        ConfigModule.register(config),
-        TypeOrmModule.forRoot({ ...databaseOptions(databaseUrl, config.DATABASE_POOL_SIZE), autoLoadEntities: true }),
+        ...coreImports(config, databaseUrl),
+        ScheduleModule.forRoot(),
         GraphQLModule.forRoot<ApolloDriverConfig>({
           driver: ApolloDriver,
           autoSchemaFile: development ? SCHEMA_FILE : true,

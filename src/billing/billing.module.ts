@@ -7,6 +7,8 @@ import { BillingResolver } from './billing.resolver';
 import { CreditPurchaseEntity } from './entities/credit-purchase.entity';
 import { LegacyCreditsController } from './legacy-credits.controller';
 import { PurchasesService } from './purchases.service';
+import { RenewalScheduler } from './renewal.scheduler';
+import { RenewalService } from './renewal.service';
 import { stripeClientProvider } from './stripe/stripe.client';
 import { StripeGateway } from './stripe/stripe.gateway';
 import { StripeWebhookController } from './stripe/stripe-webhook.controller';
@@ -21,9 +23,11 @@ import { SubscriptionsService } from './subscriptions.service';
     PurchasesService,
     SubscriptionsService,
     StripeWebhookService,
+    RenewalService,
+    RenewalScheduler,
     BillingResolver,
   ],
   controllers: [StripeWebhookController, LegacyCreditsController],
-  exports: [SubscriptionsService],
+  exports: [SubscriptionsService, RenewalService],
 })
 export class BillingModule {}

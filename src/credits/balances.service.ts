@@ -25,6 +25,14 @@ export interface HistoryPage<T> {
   more: boolean;
 }
 
+export interface RecordedUsageAlert {
+  creditType: CreditType;
+  threshold: number;
+  used: number;
+  limit: number;
+  reachedAt: Date;
+}
+
 export interface WalletTotals {
   purchased: number;
   used: number;
@@ -85,6 +93,23 @@ export class BalancesService {
     return new Map(
       rows.map((row) => [row.pool, { granted: toSafeInteger(row.granted), left: toSafeInteger(row.left) }]),
     );
+  }
+
+  /** The usage alerts recorded for the period starting at `periodStart`, in the order they were reached. */
+  async periodAlerts(accountId: string, periodStart: Date): Promise<RecordedUsageAlert[]> {
+    const rows: Array<{ credit_type: CreditType; threshold: number; used: string; credit_limit: string; created_at: Date }> =
+      await this.dataSource.query(
+        `SELECT credit_type, threshold, used, credit_limit, created_at FROM usage_alerts
+          WHERE account_id = $1 AND period_start = $2 ORDER BY id`,
+        [accountId, periodStart],
+      );
+    return rows.map((row) => ({
+      creditType: row.credit_type,
+      threshold: row.threshold,
+      used: toSafeInteger(row.used),
+      limit: toSafeInteger(row.credit_limit),
+      reachedAt: row.created_at,
+    }));
   }
 
   /** Wallet credits ever purchased, and wallet credits ever spent on usage. */

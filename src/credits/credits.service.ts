@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { createHash } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppLinks, appLinks } from '../common/app-links';
@@ -9,7 +10,17 @@ import { AccountsService } from './accounts.service';
 import { CreditType, GRANT_PRIORITY, GrantKind, MAX_CREDIT_AMOUNT } from './credit-type.enum';
 import { CreditsErrorCode, CreditsException } from './credits.exception';
 import { HoldStatus } from './entities/credit-hold.entity';
-import { ChargeLine, ChargeLineResult, ChargeOutcome, GrantOutcome, Ledger, Refusal, SettleOutcome } from './ledger';
+import {
+  ChargeLine,
+  ChargeLineResult,
+  ChargeOutcome,
+  GrantOutcome,
+  Ledger,
+  RecordedAlert,
+  Refusal,
+  SettleOutcome,
+} from './ledger';
+import { UsageAlertEvent } from './usage-alert.event';
 
 export interface Charge {
   type: CreditType;
@@ -116,6 +127,7 @@ export class CreditsService {
     private readonly ledger: Ledger,
     private readonly accounts: AccountsService,
     private readonly clock: Clock,
+    private readonly events: EventEmitter2,
     @Inject(AppConfig) private readonly config: AppConfig,
   ) {
     this.links = appLinks(config);
@@ -273,8 +285,8 @@ export class CreditsService {
   }
 
   /** Releases holds whose time ran out; returns how many. Safe to run on many instances at once. */
-  releaseExpiredHolds(limit = 500): Promise<number> {
-    return this.ledger.releaseExpiredHolds(this.clock.now(), limit);
+  releaseExpiredHolds(limit = 500, now: Date = this.clock.now()): Promise<number> {
+    return this.ledger.releaseExpiredHolds(now, limit);
   }
 
   /** The 402-style error for a refused charge, with a message a person understands and where to go next. */
@@ -343,8 +355,19 @@ export class CreditsService {
           return this.ledger.charge(manager, { ...request, now });
         });
       }
+      if (outcome.status === 'OK') this.publishAlerts(accountId, outcome.alerts);
       return outcome;
     });
+  }
+
+  /** Published after the charge committed, so listeners never hear of an alert that was rolled back. */
+  private publishAlerts(accountId: string, alerts: RecordedAlert[] | undefined): void {
+    for (const alert of alerts ?? []) {
+      this.events.emit(
+        UsageAlertEvent.NAME,
+        new UsageAlertEvent(accountId, alert.creditType, alert.threshold, alert.used, alert.limit, new Date(alert.periodStart)),
+      );
+    }
   }
 
   /**

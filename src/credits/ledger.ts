@@ -20,6 +20,14 @@ export interface ChargeLineResult {
   remaining: number | null;
 }
 
+export interface RecordedAlert {
+  creditType: CreditType;
+  threshold: 80 | 100;
+  used: number;
+  limit: number;
+  periodStart: string;
+}
+
 export interface Refusal {
   status: 'REFUSED';
   creditType: CreditType;
@@ -39,6 +47,8 @@ export type ChargeOutcome =
       charges?: ChargeLineResult[];
       /** A replayed captured hold: what the guarded operation answered the first time. */
       result?: unknown;
+      /** Usage alerts this charge crossed, recorded once. */
+      alerts?: RecordedAlert[];
     }
   | Refusal
   | { status: 'RENEW' | 'NO_ACCOUNT' | 'IDEMPOTENCY_CONFLICT' };

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SubscriptionOutput } from '../billing/dtos/subscription.output';
 import { appLinks } from '../common/app-links';
+import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { AccountsService } from '../credits/accounts.service';
 import { BalancesService, PeriodAllowance, PoolBalance } from '../credits/balances.service';
@@ -11,6 +12,7 @@ import { PlanOutput } from '../plans/dtos/plan.output';
 import { PlanEntity } from '../plans/entities/plan.entity';
 import { PlansService } from '../plans/plans.service';
 import { BillingOverviewOutput, CreditBalanceOutput, WalletOutput } from './dtos/billing-overview.output';
+import { projectedExhaustion } from './burn-rate';
 import { percentUsed, UsageLevel, usageLevel } from './usage-level';
 
 const NOUN: Record<CreditType, string> = {
@@ -27,6 +29,7 @@ export class UsageService {
     private readonly balancesOf: BalancesService,
     private readonly credits: CreditsService,
     private readonly plans: PlansService,
+    private readonly clock: Clock,
     @Inject(AppConfig) private readonly config: AppConfig,
   ) {}
 
@@ -47,6 +50,7 @@ export class UsageService {
       balances,
       wallet,
       warnings: balances.flatMap((balance) => this.warningsFor(balance, plan, wallet)),
+      alerts: await this.balancesOf.periodAlerts(accountId, account.currentPeriodStart),
       ...links,
     };
   }
@@ -77,6 +81,7 @@ export class UsageService {
       type === CreditType.PROJECT
         ? (pool?.balance ?? 0)
         : Math.max((allowance?.granted ?? 0) - (allowance?.left ?? 0) - held, 0);
+    const resets = type !== CreditType.PROJECT;
     return {
       creditType: type,
       limit,
@@ -85,7 +90,14 @@ export class UsageService {
       remaining: limit === null ? null : Math.max(limit - used - held, 0),
       percentUsed: percentUsed(used, limit),
       level: usageLevel(used, limit),
-      resetsAt: type === CreditType.PROJECT ? null : account.currentPeriodEnd,
+      resetsAt: resets ? account.currentPeriodEnd : null,
+      projectedExhaustionAt: resets
+        ? projectedExhaustion(
+            { used, held, limit },
+            { start: account.currentPeriodStart, end: account.currentPeriodEnd },
+            this.clock.now(),
+          )
+        : null,
     };
   }
 

@@ -39,6 +39,7 @@ export interface GraphQLResponse<T = Record<string, any>> {
 
 export interface TestApp {
   app: INestApplication;
+  databaseUrl: string;
   config: AppConfig;
   dataSource: DataSource;
   clock: TestClock;
@@ -55,9 +56,19 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** Boots the real AppModule against a fresh database of its own (plus test-only modules, if given). */
-export async function startTestApp(env: Record<string, string> = {}, extraModules: Type<unknown>[] = []): Promise<TestApp> {
-  const database = await createTestDatabase();
+/**
+ * Boots the real AppModule against a fresh database of its own (plus test-only modules, if given). With
+ * `sameDatabaseAs`, a second instance of the service shares another's database, as instances behind a load
+ * balancer do.
+ */
+export async function startTestApp(
+  env: Record<string, string> = {},
+  extraModules: Type<unknown>[] = [],
+  options: { sameDatabaseAs?: TestApp } = {},
+): Promise<TestApp> {
+  const database = options.sameDatabaseAs
+    ? { url: options.sameDatabaseAs.databaseUrl, drop: async () => undefined }
+    : await createTestDatabase();
   const config = loadConfig({
     NODE_ENV: 'test',
     JWT_SECRET: TEST_JWT_SECRET,
@@ -84,6 +95,7 @@ export async function startTestApp(env: Record<string, string> = {}, extraModule
 
   return {
     app,
+    databaseUrl: database.url,
     config,
     clock,
     server,

@@ -28,6 +28,32 @@ export class CreditBalanceOutput {
 
   @Field(() => Date, { nullable: true, description: 'null for PROJECT, which does not reset' })
   resetsAt!: Date | null;
+
+  @Field(() => Date, {
+    nullable: true,
+    description:
+      'when the allowance runs out if use goes on at the pace of the period so far; null when it lasts until the ' +
+      'reset (or nothing was used yet, or it is unlimited)',
+  })
+  projectedExhaustionAt!: Date | null;
+}
+
+@ObjectType('UsageAlert', { description: 'a type reached 80 % or 100 % of its limit in the current period' })
+export class UsageAlertOutput {
+  @Field(() => CreditType)
+  creditType!: CreditType;
+
+  @Field(() => Int, { description: '80 or 100 (percent of the limit)' })
+  threshold!: number;
+
+  @Field(() => Int)
+  used!: number;
+
+  @Field(() => Int)
+  limit!: number;
+
+  @Field()
+  reachedAt!: Date;
 }
 
 @ObjectType('Wallet')
@@ -58,6 +84,9 @@ export class BillingOverviewOutput {
 
   @Field(() => [String])
   warnings!: string[];
+
+  @Field(() => [UsageAlertOutput], { description: 'the usage alerts recorded in the current period, in the order they were reached' })
+  alerts!: UsageAlertOutput[];
 
   @Field()
   upgradeUrl!: string;

@@ -1,0 +1,58 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { Clock } from '../common/clock';
+import { inTransaction } from '../database/transaction';
+import { AccountsService } from '../credits/accounts.service';
+import { CreditsService } from '../credits/credits.service';
+
+export interface RenewalReport {
+  renewed: number;
+  holdsReleased: number;
+  at: Date;
+}
+
+const BATCH = 50;
+
+/**
+ * The periodic work: accounts whose period has ended are moved to their current period (the unused allowance
+ * expires, the new one is granted once, pending downgrades and cancellations take effect) and expired holds are
+ * given back. Any number of instances may run it at the same moment: each claims different accounts with
+ * FOR UPDATE SKIP LOCKED, and every grant is keyed by account, type and period, so nothing is granted twice.
+ * After downtime an account jumps straight to the current period; the missed ones are not granted.
+ */
+@Injectable()
+export class RenewalService {
+  private readonly logger = new Logger(RenewalService.name);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly accounts: AccountsService,
+    private readonly credits: CreditsService,
+    private readonly clock: Clock,
+  ) {}
+
+  async run(at: Date = this.clock.now()): Promise<RenewalReport> {
+    let renewed = 0;
+    for (;;) {
+      const claimed = await inTransaction(this.dataSource, async (manager) => {
+        const due: Array<{ id: string }> = await manager.query(
+          `SELECT id FROM accounts WHERE current_period_end <= $1
+            ORDER BY current_period_end LIMIT $2 FOR UPDATE SKIP LOCKED`,
+          [at, BATCH],
+        );
+        for (const { id } of due) await this.accounts.renewIfDue(manager, id, at);
+        return due.length;
+      });
+      renewed += claimed;
+      if (claimed < BATCH) break;
+    }
+    let holdsReleased = 0;
+    for (;;) {
+      const released = await this.credits.releaseExpiredHolds(BATCH * 10, at);
+      holdsReleased += released;
+      if (released < BATCH * 10) break;
+    }
+    if (renewed || holdsReleased) this.logger.log(`Renewed ${renewed} account(s), released ${holdsReleased} expired hold(s)`);
+    return { renewed, holdsReleased, at };
+  }
+}
