@@ -5,6 +5,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { GraphQLModule } from '@nestjs/graphql';
 import { ScheduleModule } from '@nestjs/schedule';
+import { LoggerModule } from 'nestjs-pino';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import path from 'node:path';
 import { AuthModule } from './auth/auth.module';
@@ -12,6 +13,7 @@ import { BillingModule } from './billing/billing.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { DateTimeScalar } from './common/date-time.scalar';
 import { graphqlHttpStatusPlugin, keepHttpStatus } from './common/graphql-http-status.plugin';
+import { complexityLimitPlugin, depthLimitRule } from './common/graphql-limits';
 import { GraphQLContext } from './common/request-context';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
@@ -20,16 +22,20 @@ import { CreditsModule } from './credits/credits.module';
 import { databaseOptions } from './database/database.options';
 import { PlansModule } from './plans/plans.module';
 import { ProjectsModule } from './projects/projects.module';
+import { MetricsModule } from './observability/metrics.module';
+import { ObservabilityModule } from './observability/observability.module';
+import { loggingOptions } from './observability/logging';
 import { UsageModule } from './usage/usage.module';
 
 /** The committed schema: regenerated from the code whenever the service starts in development. */
 export const SCHEMA_FILE = path.resolve(process.cwd(), 'schema.graphql');
 
-/** What every entry point needs: configuration and clock, application events and the database. */
+/** What every entry point needs: configuration and clock, application events, metrics and the database. */
 export function coreImports(config: AppConfig, databaseUrl: string) {
   return [
     ConfigModule.register(config),
     EventEmitterModule.forRoot(),
+    MetricsModule,
     TypeOrmModule.forRoot({ ...databaseOptions(databaseUrl, config.DATABASE_POOL_SIZE), autoLoadEntities: true }),
   ];
 }
@@ -42,17 +48,21 @@ export class AppModule {
       module: AppModule,
       imports: [
         ...coreImports(config, databaseUrl),
+        LoggerModule.forRoot(loggingOptions(config)),
         ScheduleModule.forRoot(),
+        ObservabilityModule,
         GraphQLModule.forRoot<ApolloDriverConfig>({
           driver: ApolloDriver,
           autoSchemaFile: development ? SCHEMA_FILE : true,
           sortSchema: true,
           buildSchemaOptions: { scalarsMap: [{ type: Date, scalar: DateTimeScalar }] },
           playground: false,
-          introspection: !config.isProduction,
+          introspection: config.introspection,
+          validationRules: [depthLimitRule(config.GRAPHQL_MAX_DEPTH)],
           plugins: [
             graphqlHttpStatusPlugin,
-            ...(development ? [ApolloServerPluginLandingPageLocalDefault({ embed: true })] : []),
+            complexityLimitPlugin(config.GRAPHQL_MAX_COMPLEXITY),
+            ...(config.introspection ? [ApolloServerPluginLandingPageLocalDefault({ embed: true })] : []),
           ],
           context: ({ req, res }: GraphQLContext) => ({ req, res }),
           formatError: keepHttpStatus,

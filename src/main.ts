@@ -3,6 +3,7 @@ import { Logger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
+import { configureApp, gracefulShutdown } from './app.setup';
 import { AppConfig, ConfigValidationError, loadConfig } from './config/app-config';
 import { resolveDatabase } from './database/database-url';
 import { runMigrations } from './database/database.options';
@@ -35,9 +36,13 @@ async function bootstrap(): Promise<void> {
     rawBody: true,
     bufferLogs: true,
   });
+  configureApp(app, config);
+  let stopping = false;
   const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     logger.log(`${signal} received: shutting down`);
-    await app.close();
+    await gracefulShutdown(app, config);
     await database.embedded?.stop();
     process.exit(0);
   };

@@ -162,6 +162,7 @@ describe('@RequiresCredits enforcement (e2e over GraphQL)', () => {
       const stranger = newAccount();
       const projectId = await createProject(owner);
       await t.gql(OVERVIEW, {}, { as: stranger });
+      const rowsBefore = await ledgerRows(stranger);
       for (const id of [projectId, '00000000-0000-4000-8000-000000000000']) {
         const res = await t.gql(SEND_CHAT, { projectId: id, text: 'hi' }, { as: stranger });
         expect(res.errors![0].extensions.code).toBe('NOT_FOUND');
@@ -171,6 +172,8 @@ describe('@RequiresCredits enforcement (e2e over GraphQL)', () => {
       expect(runs.errors![0].extensions.code).toBe('NOT_FOUND');
       expect(await balanceOf(stranger, 'INTEGRATION')).toMatchObject({ used: 0, held: 0 });
       expect((await t.gql('{ projects { id } }', {}, { as: stranger })).data).toEqual({ projects: [] });
+      // Refused before anything was reserved: not even a hold and its release reached the ledger.
+      expect(await ledgerRows(stranger)).toBe(rowsBefore);
     });
 
     it('releases the hold when the client disconnects before the resolver finishes', async () => {

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { EntityManager, FindOptionsWhere, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { decodeCursor, invalidCursor } from '../common/cursor';
+import { ACCOUNT_ID_PATTERN } from '../auth/token.service';
 import { AccountsService } from '../credits/accounts.service';
 import { HistoryPage } from '../credits/balances.service';
 import { CreditsService } from '../credits/credits.service';
@@ -23,6 +24,7 @@ export interface PurchaseReference {
 }
 
 export const CREDIT_PACKAGE_METADATA_TYPE = 'credit_package';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Credit packages bought through Stripe Checkout: the session, the wallet grant once paid, refunds. */
 @Injectable()
@@ -101,7 +103,7 @@ export class PurchasesService {
   async complete(manager: EntityManager, reference: PurchaseReference): Promise<'credited' | 'already' | 'unknown'> {
     const purchase = await this.lockPurchase(manager, reference);
     if (!purchase) return 'unknown';
-    if (reference.paymentIntentId && !purchase.stripePaymentIntentId) {
+    if (typeof reference.paymentIntentId === 'string' && reference.paymentIntentId && !purchase.stripePaymentIntentId) {
       purchase.stripePaymentIntentId = reference.paymentIntentId;
       await manager.update(CreditPurchaseEntity, purchase.id, { stripePaymentIntentId: reference.paymentIntentId });
     }
@@ -143,6 +145,8 @@ export class PurchasesService {
     refundedShare: { refunded: number; total: number },
     reason: string,
   ): Promise<number> {
+    const { refunded, total } = refundedShare;
+    if (!Number.isSafeInteger(refunded) || !Number.isSafeInteger(total) || refunded < 0 || total < 0) return 0;
     const purchase = await this.lockPurchase(manager, reference);
     if (!purchase?.grantId) return 0;
     const full = refundedShare.total <= 0 || refundedShare.refunded >= refundedShare.total;
@@ -189,10 +193,14 @@ export class PurchasesService {
    */
   private async lockPurchase(manager: EntityManager, reference: PurchaseReference): Promise<CreditPurchaseEntity | null> {
     const lookups: Array<FindOptionsWhere<CreditPurchaseEntity>> = [];
-    const purchaseId = reference.purchaseId ?? reference.metadata?.purchaseId;
-    if (purchaseId && /^[0-9a-f-]{36}$/i.test(purchaseId)) lookups.push({ id: purchaseId });
-    if (reference.checkoutSessionId) lookups.push({ stripeCheckoutSessionId: reference.checkoutSessionId });
-    if (reference.paymentIntentId) lookups.push({ stripePaymentIntentId: reference.paymentIntentId });
+    // Only conditions with a value: TypeORM reads an undefined condition as "any row".
+    const text = (value: unknown): string | null => (typeof value === 'string' && value ? value : null);
+    const purchaseId = text(reference.purchaseId) ?? text(reference.metadata?.purchaseId) ?? undefined;
+    const sessionId = text(reference.checkoutSessionId);
+    const intentId = text(reference.paymentIntentId);
+    if (purchaseId && UUID.test(purchaseId)) lookups.push({ id: purchaseId });
+    if (sessionId) lookups.push({ stripeCheckoutSessionId: sessionId });
+    if (intentId) lookups.push({ stripePaymentIntentId: intentId });
     for (const where of lookups) {
       const found = await manager.findOne(CreditPurchaseEntity, { where, lock: { mode: 'pessimistic_write' } });
       if (found) return found;
@@ -206,8 +214,10 @@ export class PurchasesService {
     purchaseId: string | undefined,
   ): Promise<CreditPurchaseEntity | null> {
     const metadata = reference.metadata;
-    if (metadata?.type !== CREDIT_PACKAGE_METADATA_TYPE || !metadata.accountId || !metadata.packageId) return null;
-    if (!purchaseId || !/^[0-9a-f-]{36}$/i.test(purchaseId)) return null;
+    if (metadata?.type !== CREDIT_PACKAGE_METADATA_TYPE) return null;
+    if (typeof metadata.accountId !== 'string' || !ACCOUNT_ID_PATTERN.test(metadata.accountId)) return null;
+    if (typeof metadata.packageId !== 'string') return null;
+    if (!purchaseId || !UUID.test(purchaseId)) return null;
     const pack = await this.plans.getPackage(metadata.packageId).catch(() => null);
     if (!pack) return null;
     await this.accounts.ensure(metadata.accountId);

@@ -4,6 +4,7 @@ import { Clock } from '../common/clock';
 import { inTransaction } from '../database/transaction';
 import { AccountsService } from '../credits/accounts.service';
 import { CreditsService } from '../credits/credits.service';
+import { MetricsService } from '../observability/metrics.service';
 
 export interface RenewalReport {
   renewed: number;
@@ -29,6 +30,7 @@ export class RenewalService {
     private readonly accounts: AccountsService,
     private readonly credits: CreditsService,
     private readonly clock: Clock,
+    private readonly metrics: MetricsService,
   ) {}
 
   async run(at: Date = this.clock.now()): Promise<RenewalReport> {
@@ -44,6 +46,7 @@ export class RenewalService {
         return due.length;
       });
       renewed += claimed;
+      this.metrics.renewals.inc(claimed);
       if (claimed < BATCH) break;
     }
     let holdsReleased = 0;

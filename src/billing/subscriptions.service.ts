@@ -38,8 +38,8 @@ function subscriptionPeriod(subscription: Stripe.Subscription): Period | null {
 }
 
 function customerId(value: string | { id: string } | null | undefined): string | null {
-  if (!value) return null;
-  return typeof value === 'string' ? value : value.id;
+  if (typeof value === 'string') return value || null;
+  return typeof value?.id === 'string' ? value.id : null;
 }
 
 /**
@@ -158,6 +158,7 @@ export class SubscriptionsService {
     eventType: string,
     eventCreated: Date,
   ): Promise<boolean> {
+    if (typeof subscription.id !== 'string' || typeof subscription.status !== 'string') return false;
     const account = await this.accountFor(manager, subscription.metadata?.accountId, customerId(subscription.customer), subscription.id);
     if (!account) return false;
     if (account.stripeStateAt && eventCreated < account.stripeStateAt) {
@@ -268,10 +269,11 @@ export class SubscriptionsService {
     customer: string | null,
     subscriptionId: string,
   ): Promise<AccountEntity | null> {
+    // Only conditions with a value: TypeORM reads an undefined condition as "any row".
     const candidates: Array<FindOptionsWhere<AccountEntity>> = [];
-    if (accountId) candidates.push({ id: accountId });
-    candidates.push({ stripeSubscriptionId: subscriptionId });
-    if (customer) candidates.push({ stripeCustomerId: customer });
+    if (typeof accountId === 'string' && accountId) candidates.push({ id: accountId });
+    if (typeof subscriptionId === 'string' && subscriptionId) candidates.push({ stripeSubscriptionId: subscriptionId });
+    if (typeof customer === 'string' && customer) candidates.push({ stripeCustomerId: customer });
     for (const where of candidates) {
       const found = await manager.findOne(AccountEntity, { where, lock: { mode: 'pessimistic_write' } });
       if (found) return found;

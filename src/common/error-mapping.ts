@@ -42,6 +42,7 @@ const PUBLIC_FORMS: Record<string, PublicForm> = {
   [BillingErrorCode.NO_SUBSCRIPTION]: { code: 'NO_SUBSCRIPTION', status: HttpStatus.CONFLICT },
   [BillingErrorCode.INVALID_SIGNATURE]: { code: 'INVALID_SIGNATURE', status: HttpStatus.BAD_REQUEST },
   [BillingErrorCode.PACKAGE_REQUIRED]: BAD_USER_INPUT,
+  [BillingErrorCode.INVALID_EVENT]: BAD_USER_INPUT,
   [CommonErrorCode.NOT_IMPLEMENTED]: { code: 'NOT_IMPLEMENTED', status: HttpStatus.NOT_IMPLEMENTED },
   [CommonErrorCode.INVALID_CURSOR]: BAD_USER_INPUT,
   [CommonErrorCode.INVALID_PAGE_SIZE]: BAD_USER_INPUT,
@@ -64,11 +65,33 @@ function validationMessages(response: unknown): string[] | undefined {
   return undefined;
 }
 
+/** PostgreSQL unreachable, restarting or out of connections: the request may be retried. */
+const UNAVAILABLE_SQLSTATES = /^(08|57P0[1-3]|53300)/;
+const UNAVAILABLE_MESSAGES =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i;
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const candidate = error as { code?: unknown; message?: unknown; driverError?: unknown } | null;
+  if (!candidate || typeof candidate !== 'object') return false;
+  const code = typeof candidate.code === 'string' ? candidate.code : '';
+  if (UNAVAILABLE_SQLSTATES.test(code) || UNAVAILABLE_MESSAGES.test(code)) return true;
+  if (typeof candidate.message === 'string' && UNAVAILABLE_MESSAGES.test(candidate.message)) return true;
+  return candidate.driverError !== undefined && candidate.driverError !== error && isDatabaseUnavailable(candidate.driverError);
+}
+
 /**
  * Turns anything thrown while serving a request into what the client sees, or undefined for an unexpected error,
  * which the caller logs and answers as INTERNAL_SERVER_ERROR without internals.
  */
 export function toClientError(error: unknown): ClientError | undefined {
+  if (isDatabaseUnavailable(error)) {
+    return {
+      code: 'SERVICE_UNAVAILABLE',
+      status: HttpStatus.SERVICE_UNAVAILABLE,
+      message: 'The service cannot reach its database right now; nothing was changed. Please retry shortly.',
+      details: {},
+    };
+  }
   if (error instanceof DomainException) {
     const form = PUBLIC_FORMS[error.code] ?? { code: error.code, status: HttpStatus.BAD_REQUEST };
     const details = form.code === error.code ? error.details : { reason: error.code, ...error.details };
@@ -83,6 +106,16 @@ export function toClientError(error: unknown): ClientError | undefined {
       status,
       message: messages ? `Invalid input: ${messages.join('; ')}` : error.message,
       details: messages ? { validationErrors: messages } : {},
+    };
+  }
+  // Errors of the HTTP layer itself (body-parser: body too large, malformed JSON) carry their status.
+  const http = error as { status?: unknown; expose?: unknown; message?: unknown } | null;
+  if (http && typeof http.status === 'number' && http.status >= 400 && http.status < 500 && http.expose === true) {
+    return {
+      code: HTTP_STATUS_CODES[http.status] ?? 'BAD_REQUEST',
+      status: http.status,
+      message: typeof http.message === 'string' ? http.message : 'Bad request',
+      details: {},
     };
   }
   if (error instanceof GraphQLError && error.extensions?.code && error.extensions.code !== 'INTERNAL_SERVER_ERROR') {

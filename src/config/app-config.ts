@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { plainToInstance, Transform, Type } from 'class-transformer';
 import {
+  IsBoolean,
   IsIn,
   IsInt,
   IsOptional,
@@ -124,6 +125,57 @@ export class AppConfig {
   @Max(1_000_000)
   WALLET_RATE_INTEGRATION = 1;
 
+  /** Origins allowed to call the API from a browser, comma-separated; defaults to APP_URL's origin. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  CORS_ORIGINS?: string;
+
+  /** GraphQL introspection and the Apollo landing page; on outside production unless set. */
+  @Transform(({ value }) => (value === undefined || value === '' ? undefined : value === 'true' || value === true))
+  @IsOptional()
+  @IsBoolean()
+  GRAPHQL_INTROSPECTION?: boolean;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(2)
+  @Max(50)
+  GRAPHQL_MAX_DEPTH = 10;
+
+  /** Each field costs 1; an operation above this (an alias bomb, say) is refused before it runs. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  @Max(100_000)
+  GRAPHQL_MAX_COMPLEXITY = 500;
+
+  /** The largest request body accepted, in bytes. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  @Max(10 * 1024 * 1024)
+  BODY_LIMIT_BYTES = 100 * 1024;
+
+  /** Requests per minute from one IP address (0: no limit). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  RATE_LIMIT_IP_PER_MINUTE = 1200;
+
+  /** Requests per minute of one authenticated account (0: no limit). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  RATE_LIMIT_ACCOUNT_PER_MINUTE = 600;
+
+  /** On SIGTERM, how long in-flight requests may finish before their holds are released and the process exits. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(120_000)
+  SHUTDOWN_GRACE_MS = 10_000;
+
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 
@@ -133,6 +185,18 @@ export class AppConfig {
 
   get stripeConfigured(): boolean {
     return Boolean(this.STRIPE_SECRET_KEY);
+  }
+
+  get introspection(): boolean {
+    return this.GRAPHQL_INTROSPECTION ?? !this.isProduction;
+  }
+
+  get corsOrigins(): string[] {
+    const list = this.CORS_ORIGINS ?? new URL(this.APP_URL).origin;
+    return list
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean);
   }
 }
 

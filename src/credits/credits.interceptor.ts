@@ -10,6 +10,7 @@ import { createValidationPipe } from '../common/validation';
 import { CreditsErrorCode, CreditsException } from './credits.exception';
 import { Charge, CreditsService, MAX_IDEMPOTENCY_KEY_LENGTH } from './credits.service';
 import { attachMeteredCall, MeteredCall } from './metered-call';
+import { OpenHolds } from './open-holds';
 import { CreditRequirement, REQUIRED_CREDITS } from './requires-credits.decorator';
 
 const PRIMITIVES: unknown[] = [String, Number, Boolean, Object, Array];
@@ -37,6 +38,7 @@ export class CreditsInterceptor implements NestInterceptor {
   constructor(
     private readonly reflector: Reflector,
     private readonly credits: CreditsService,
+    private readonly openHolds: OpenHolds,
   ) {}
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
@@ -72,15 +74,19 @@ export class CreditsInterceptor implements NestInterceptor {
 
     const call = new MeteredCall(hold.id);
     attachMeteredCall(context, call);
+    this.openHolds.add(hold.id, account.id);
     const onClose = () => {
       if (!request.res?.writableFinished) call.abort();
     };
     request.res?.once('close', onClose);
     const release = () =>
-      this.credits.release(account.id, hold.id).catch((error: unknown) => {
-        // The sweeper gives the credits back when the hold expires; the caller still sees the original error.
-        this.logger.error(`Could not release hold ${hold.id}: ${String(error)}`);
-      });
+      this.credits
+        .release(account.id, hold.id)
+        .catch((error: unknown) => {
+          // The sweeper gives the credits back when the hold expires; the caller still sees the original error.
+          this.logger.error(`Could not release hold ${hold.id}: ${String(error)}`);
+        })
+        .finally(() => this.openHolds.remove(hold.id));
 
     return next.handle().pipe(
       mergeMap((result) =>
@@ -91,7 +97,11 @@ export class CreditsInterceptor implements NestInterceptor {
               await release();
               return result;
             }
-            await this.credits.capture(account.id, hold.id, call.reported, result);
+            try {
+              await this.credits.capture(account.id, hold.id, call.reported, result);
+            } finally {
+              this.openHolds.remove(hold.id);
+            }
             return result;
           })(),
         ),

@@ -13,6 +13,7 @@ import { CreditHoldEntity } from './entities/credit-hold.entity';
 import { CreditTransactionEntity } from './entities/credit-transaction.entity';
 import { CreditUsageEntity } from './entities/credit-usage.entity';
 import { Ledger } from './ledger';
+import { OpenHolds } from './open-holds';
 import { ReconciliationService } from './reconciliation.service';
 
 @Module({
@@ -32,10 +33,11 @@ import { ReconciliationService } from './reconciliation.service';
     BalancesService,
     CreditsService,
     ReconciliationService,
+    OpenHolds,
     CreditsResolver,
     // Enforces @RequiresCredits on any resolver or controller of the application; others pass untouched.
     { provide: APP_INTERCEPTOR, useClass: CreditsInterceptor },
   ],
-  exports: [AccountsService, BalancesService, CreditsService, ReconciliationService],
+  exports: [AccountsService, BalancesService, CreditsService, ReconciliationService, OpenHolds],
 })
 export class CreditsModule {}

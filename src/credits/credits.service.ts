@@ -5,6 +5,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AppLinks, appLinks } from '../common/app-links';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../observability/metrics.service';
 import { inTransaction, pgErrorCode } from '../database/transaction';
 import { AccountsService } from './accounts.service';
 import { CreditType, GRANT_PRIORITY, GrantKind, MAX_CREDIT_AMOUNT } from './credit-type.enum';
@@ -128,6 +129,7 @@ export class CreditsService {
     private readonly accounts: AccountsService,
     private readonly clock: Clock,
     private readonly events: EventEmitter2,
+    private readonly metrics: MetricsService,
     @Inject(AppConfig) private readonly config: AppConfig,
   ) {
     this.links = appLinks(config);
@@ -179,6 +181,9 @@ export class CreditsService {
     const outcome = await this.withRetry(() => this.ledger.capture(undefined, accountId, holdId, actuals, this.clock.now(), result),
     );
     if (outcome.status !== 'OK') throw this.settleFailure(outcome, holdId);
+    if (!outcome.replayed) {
+      for (const line of outcome.charges ?? []) this.metrics.creditsConsumed.inc({ type: line.type }, line.amount);
+    }
     return outcome.charges ?? [];
   }
 
@@ -356,8 +361,16 @@ export class CreditsService {
         });
       }
       if (outcome.status === 'OK') this.publishAlerts(accountId, outcome.alerts);
+      this.count(mode, outcome);
       return outcome;
     });
+  }
+
+  private count(mode: 'HOLD' | 'CONSUME', outcome: ChargeOutcome): void {
+    if (outcome.status === 'REFUSED') this.metrics.creditsRefused.inc({ type: outcome.creditType });
+    if (outcome.status === 'OK' && mode === 'CONSUME' && !outcome.replayed) {
+      for (const line of outcome.charges ?? []) this.metrics.creditsConsumed.inc({ type: line.type }, line.amount);
+    }
   }
 
   /** Published after the charge committed, so listeners never hear of an alert that was rolled back. */

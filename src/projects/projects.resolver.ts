@@ -1,3 +1,4 @@
+import { UseGuards } from '@nestjs/common';
 import { Args, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { CurrentAccount } from '../auth/current-account.decorator';
 import { AuthenticatedAccount } from '../auth/role.enum';
@@ -5,6 +6,7 @@ import { CreditType } from '../credits/credit-type.enum';
 import { RequiresCredits } from '../credits/requires-credits.decorator';
 import { ChatMessageOutput, IntegrationRunOutput, ProjectOutput } from './dtos/project.output';
 import { CreateProjectArgs, ProjectIdArgs, RunIntegrationArgs, SendChatMessageArgs } from './dtos/project.args';
+import { ProjectAccessGuard } from './project-access.guard';
 import { ProjectsService } from './projects.service';
 
 /** How a host application meters its own resolvers: one decorator line each. */
@@ -32,6 +34,7 @@ export class ProjectsResolver {
     return true;
   }
 
+  @UseGuards(ProjectAccessGuard)
   @RequiresCredits({ type: CreditType.MESSAGE, amount: 1 })
   @Mutation(() => ChatMessageOutput, { description: 'guarded: 1 MESSAGE' })
   sendChatMessage(
@@ -41,6 +44,7 @@ export class ProjectsResolver {
     return this.projectsService.sendMessage(account.id, args.projectId, args.text);
   }
 
+  @UseGuards(ProjectAccessGuard)
   @RequiresCredits<RunIntegrationArgs>({ type: CreditType.INTEGRATION, amount: (args) => args.calls })
   @Mutation(() => IntegrationRunOutput, { description: 'guarded: `calls` INTEGRATION' })
   runIntegration(

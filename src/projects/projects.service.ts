@@ -50,8 +50,13 @@ export class ProjectsService {
   }
 
   /** A project of another account is reported exactly like one that does not exist. */
+  async assertOwned(accountId: string, projectId: string): Promise<void> {
+    await this.owned(accountId, projectId);
+  }
+
   private async owned(accountId: string, projectId: string): Promise<ProjectEntity> {
-    const project = await this.projects.findOneBy({ id: projectId, accountId });
+    const valid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(projectId);
+    const project = valid ? await this.projects.findOneBy({ id: projectId, accountId }) : null;
     if (!project) throw this.notFound(projectId);
     return project;
   }

@@ -3,7 +3,9 @@ import { Test } from '@nestjs/testing';
 import type { Server } from 'node:http';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from '../../src/app.module';
+import { configureApp } from '../../src/app.setup';
 import { Role } from '../../src/auth/role.enum';
 import { signToken } from '../../src/auth/token.service';
 import { Clock } from '../../src/common/clock';
@@ -75,6 +77,9 @@ export async function startTestApp(
     APP_URL: TEST_APP_URL,
     DATABASE_URL: database.url,
     DATABASE_POOL_SIZE: '20',
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_IP_PER_MINUTE: '0',
+    RATE_LIMIT_ACCOUNT_PER_MINUTE: '0',
     ...env,
   });
   const clock = new TestClock();
@@ -82,7 +87,8 @@ export async function startTestApp(
     .overrideProvider(Clock)
     .useValue(clock)
     .compile();
-  const app = moduleRef.createNestApplication({ rawBody: true, logger: ['error', 'warn'] });
+  const app = moduleRef.createNestApplication<NestExpressApplication>({ rawBody: true, logger: ['error', 'warn'] });
+  configureApp(app, config);
   await app.init();
   const server = app.getHttpServer() as Server;
   const tokens = new Map<string, string>();
@@ -116,7 +122,8 @@ export async function startTestApp(
       expect(report.problems).toEqual([]);
     },
     async close() {
-      await app.close();
+      // A test may have shut the application down already (graceful shutdown).
+      if (app.get(DataSource).isInitialized) await app.close();
       await database.drop();
     },
   };

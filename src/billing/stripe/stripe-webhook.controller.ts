@@ -1,6 +1,9 @@
 import { Controller, Headers, HttpCode, Post, Req } from '@nestjs/common';
+import { SkipThrottle } from '@nestjs/throttler';
 import type { RawBodyRequest } from '@nestjs/common';
 import type { Request } from 'express';
+import type Stripe from 'stripe';
+import { MetricsService } from '../../observability/metrics.service';
 import { Public } from '../../auth/public.decorator';
 import { BillingErrorCode, BillingException } from '../billing.exception';
 import { StripeGateway } from './stripe.gateway';
@@ -11,10 +14,12 @@ import { StripeWebhookService, WebhookOutcome } from './stripe-webhook.service';
  * signature answers 400 and changes nothing; a processing error answers 5xx so that Stripe retries.
  */
 @Controller('webhooks')
+@SkipThrottle()
 export class StripeWebhookController {
   constructor(
     private readonly gateway: StripeGateway,
     private readonly webhooks: StripeWebhookService,
+    private readonly metrics: MetricsService,
   ) {}
 
   @Public()
@@ -24,8 +29,21 @@ export class StripeWebhookController {
     @Req() request: RawBodyRequest<Request>,
     @Headers('stripe-signature') signature: string | undefined,
   ): Promise<{ received: true; outcome: WebhookOutcome }> {
-    if (!request.rawBody) throw new BillingException(BillingErrorCode.INVALID_SIGNATURE, 'The request has no body.');
-    const event = this.gateway.constructEvent(request.rawBody, signature);
-    return { received: true, outcome: await this.webhooks.process(event) };
+    let event: Stripe.Event;
+    try {
+      if (!request.rawBody) throw new BillingException(BillingErrorCode.INVALID_SIGNATURE, 'The request has no body.');
+      event = this.gateway.constructEvent(request.rawBody, signature);
+    } catch (error) {
+      this.metrics.webhookEvents.inc({ type: 'unknown', outcome: 'REJECTED' });
+      throw error;
+    }
+    try {
+      const outcome = await this.webhooks.process(event);
+      this.metrics.webhookEvents.inc({ type: event.type, outcome });
+      return { received: true, outcome };
+    } catch (error) {
+      this.metrics.webhookEvents.inc({ type: event.type, outcome: 'FAILED' });
+      throw error;
+    }
   }
 }

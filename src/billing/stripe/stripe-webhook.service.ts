@@ -7,8 +7,8 @@ import { SubscriptionsService } from '../subscriptions.service';
 
 export type WebhookOutcome = 'APPLIED' | 'IGNORED' | 'DUPLICATE';
 
-const id = (value: string | { id: string } | null | undefined) =>
-  !value ? null : typeof value === 'string' ? value : value.id;
+const id = (value: string | { id: string } | null | undefined): string | null =>
+  typeof value === 'string' ? value || null : typeof value?.id === 'string' ? value.id : null;
 
 /**
  * Applies a verified Stripe event exactly once. The event id is stored in the same transaction that applies it:

@@ -102,8 +102,9 @@ export class StripeGateway {
       throw new BillingException(BillingErrorCode.BILLING_NOT_CONFIGURED, 'STRIPE_WEBHOOK_SECRET is not set.');
     }
     if (!signature) throw new BillingException(BillingErrorCode.INVALID_SIGNATURE, 'The Stripe-Signature header is missing.');
+    let event: Stripe.Event;
     try {
-      return this.client.webhooks.constructEvent(
+      event = this.client.webhooks.constructEvent(
         payload,
         signature,
         this.config.STRIPE_WEBHOOK_SECRET,
@@ -115,6 +116,17 @@ export class StripeGateway {
         `The webhook signature is not valid: ${(error as Error).message.split('\n')[0]}`,
       );
     }
+    const shape = event as unknown as { id?: unknown; type?: unknown; created?: unknown; data?: { object?: unknown } };
+    const valid =
+      typeof shape.id === 'string' &&
+      shape.id.length <= 255 &&
+      typeof shape.type === 'string' &&
+      shape.type.length <= 255 &&
+      Number.isSafeInteger(shape.created) &&
+      typeof shape.data?.object === 'object' &&
+      shape.data.object !== null;
+    if (!valid) throw new BillingException(BillingErrorCode.INVALID_EVENT, 'The body is not a Stripe event.');
+    return event;
   }
 
   returnUrl(path: string): string {

@@ -1,0 +1,41 @@
+import { INestApplication, Logger } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import helmet from 'helmet';
+import type { Server } from 'node:http';
+import { Logger as PinoLogger } from 'nestjs-pino';
+import { AppConfig } from './config/app-config';
+import { OpenHolds } from './credits/open-holds';
+import { InFlightRequests } from './observability/in-flight-requests';
+
+/** HTTP-level setup shared by the service and the tests: logger, security headers, CORS and the body limit. */
+export function configureApp(app: NestExpressApplication, config: AppConfig): void {
+  if (config.NODE_ENV !== 'test') app.useLogger(app.get(PinoLogger));
+  app.use(
+    helmet({
+      // The Apollo landing page (development, or when introspection is enabled) loads its scripts from Apollo.
+      contentSecurityPolicy: config.introspection ? false : undefined,
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
+  app.enableCors({ origin: config.corsOrigins, credentials: true });
+  app.useBodyParser('json', { limit: config.BODY_LIMIT_BYTES });
+  app.useBodyParser('urlencoded', { limit: config.BODY_LIMIT_BYTES, extended: true });
+  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+}
+
+/**
+ * SIGTERM: stop accepting connections, let in-flight requests finish (up to SHUTDOWN_GRACE_MS), release the holds
+ * of those that did not, then close everything (cron, database pool).
+ */
+export async function gracefulShutdown(app: INestApplication, config: AppConfig): Promise<void> {
+  const logger = new Logger('Shutdown');
+  const server = app.getHttpServer() as Server;
+  server.close();
+  server.closeIdleConnections();
+  const unfinished = await app.get(InFlightRequests).drain(config.SHUTDOWN_GRACE_MS);
+  if (unfinished > 0) logger.warn(`${unfinished} request(s) still running after ${config.SHUTDOWN_GRACE_MS} ms`);
+  await app.get(OpenHolds).releaseAll();
+  server.closeAllConnections();
+  await app.close();
+  logger.log('Stopped');
+}
