@@ -253,7 +253,7 @@ BEGIN
   -- not started: a key is charged once.
   IF p_idempotency_key IS NOT NULL THEN
     IF p_mode = 'HOLD' THEN
-      SELECT id, status, request_hash, result INTO v_existing
+      SELECT id, status, request_hash, result, expires_at INTO v_existing
         FROM credit_holds
        WHERE account_id = p_account AND idempotency_key = p_idempotency_key AND status IN ('PENDING', 'CAPTURED');
       IF FOUND THEN
@@ -261,7 +261,8 @@ BEGIN
           RETURN jsonb_build_object('status', 'IDEMPOTENCY_CONFLICT');
         END IF;
         RETURN jsonb_build_object('status', 'OK', 'replayed', true, 'holdId', v_existing.id,
-                                  'holdStatus', v_existing.status, 'result', v_existing.result);
+                                  'holdStatus', v_existing.status, 'result', v_existing.result,
+                                  'expiresAt', v_existing.expires_at);
       END IF;
     ELSE
       SELECT credit_type, amount, from_allowance, from_wallet, remaining_after, request_hash INTO v_existing

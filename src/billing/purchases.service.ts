@@ -108,7 +108,7 @@ export class PurchasesService {
       await manager.update(CreditPurchaseEntity, purchase.id, { stripePaymentIntentId: reference.paymentIntentId });
     }
     if (purchase.status === 'COMPLETED' || purchase.status === 'REFUNDED') return 'already';
-    const pack = await this.plans.getPackage(purchase.packageId);
+    const pack = await this.plans.getPackage(purchase.packageId, manager);
     const grant = await this.credits.grantWallet(
       {
         accountId: purchase.accountId,
@@ -218,9 +218,9 @@ export class PurchasesService {
     if (typeof metadata.accountId !== 'string' || !ACCOUNT_ID_PATTERN.test(metadata.accountId)) return null;
     if (typeof metadata.packageId !== 'string') return null;
     if (!purchaseId || !UUID.test(purchaseId)) return null;
-    const pack = await this.plans.getPackage(metadata.packageId).catch(() => null);
+    const pack = await this.plans.getPackage(metadata.packageId, manager).catch(() => null);
     if (!pack) return null;
-    await this.accounts.ensure(metadata.accountId);
+    await this.accounts.ensure(metadata.accountId, manager);
     await manager.query(
       `INSERT INTO credit_purchases (id, account_id, package_id, credits, amount_cents, currency, status,
                                      stripe_checkout_session_id, stripe_payment_intent_id, created_at)

@@ -180,7 +180,7 @@ export class SubscriptionsService {
       return true;
     }
 
-    const plan = (await this.planOf(subscription)) ?? (await this.plans.getPlan(account.planCode));
+    const plan = (await this.planOf(subscription, manager)) ?? (await this.plans.getPlan(account.planCode, manager));
     const period = subscriptionPeriod(subscription);
     const changes: Partial<AccountEntity> = {
       status,
@@ -195,7 +195,7 @@ export class SubscriptionsService {
       await this.accounts.startPeriod(manager, account, period, plan.code, now, { ...changes, periodAnchor: period.start });
       return true;
     }
-    const current = await this.plans.getPlan(account.planCode);
+    const current = await this.plans.getPlan(account.planCode, manager);
     if (plan.rank > current.rank) {
       await this.accounts.upgradeNow(manager, account, plan.code, now);
       await this.accounts.update(manager, account.id, changes);
@@ -252,9 +252,9 @@ export class SubscriptionsService {
     return customerId(parent?.subscription_details?.subscription ?? legacy ?? null);
   }
 
-  private async planOf(subscription: Stripe.Subscription): Promise<PlanEntity | null> {
+  private async planOf(subscription: Stripe.Subscription, manager: EntityManager): Promise<PlanEntity | null> {
     const lookupKey = subscription.items?.data?.[0]?.price?.lookup_key;
-    const all = await this.plans.listPlans();
+    const all = await this.plans.listPlans(manager);
     return (
       all.find((plan) => lookupKey && plan.stripeLookupKey === lookupKey) ??
       all.find((plan) => plan.code === subscription.metadata?.plan) ??

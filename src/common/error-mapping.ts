@@ -99,6 +99,16 @@ export function toClientError(error: unknown): ClientError | undefined {
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();
+    if (status === HttpStatus.SERVICE_UNAVAILABLE) {
+      // A failed health check: its report is the answer.
+      const report = error.getResponse();
+      return {
+        code: 'SERVICE_UNAVAILABLE',
+        status,
+        message: error.message,
+        details: typeof report === 'object' && report !== null ? (report as Record<string, unknown>) : {},
+      };
+    }
     if (status >= 500) return undefined;
     const messages = validationMessages(error.getResponse());
     return {

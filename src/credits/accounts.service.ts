@@ -42,32 +42,41 @@ export class AccountsService {
 
   /**
    * Creates the account on first sight. Concurrent first requests race on the primary key: one inserts, the
-   * others wait for it and find the row, so the account and its allowance are created once.
+   * others wait for it and find the row, so the account and its allowance are created once. Inside a caller's
+   * transaction when a manager is given.
    */
-  async ensure(accountId: string): Promise<void> {
+  async ensure(accountId: string, manager?: EntityManager): Promise<void> {
     if (this.known.has(accountId)) return;
-    const created = await inTransaction(this.dataSource, async (manager) => {
-      const now = this.clock.now();
-      const rows: Array<{ id: string }> = await manager.query(
-        `INSERT INTO accounts (id, plan_code, period_anchor, current_period_start, current_period_end, created_at,
-                               updated_at)
-         SELECT $1, code, $2, $2, $3, $2, $2 FROM plans WHERE code = 'FREE'
-         ON CONFLICT (id) DO NOTHING
-         RETURNING id`,
-        [accountId, now, periodAt(now, now).end],
-      );
-      if (rows.length === 0) return false;
-      await manager.query(
-        `INSERT INTO credit_balances (account_id, pool, updated_at) SELECT $1, pool, $2 FROM unnest($3::text[]) pool`,
-        [accountId, now, POOLS],
-      );
-      const plan = await manager.findOneByOrFail(PlanEntity, { code: PlanCode.FREE });
-      await this.grantAllowance(manager, accountId, plan, periodAt(now, now), now);
-      return true;
-    });
+    const created = manager
+      ? await this.create(manager, accountId)
+      : await inTransaction(this.dataSource, (transaction) => this.create(transaction, accountId));
     if (created) this.logger.log(`Account ${accountId} created on the FREE plan`);
+    if (!manager) this.remember(accountId);
+  }
+
+  private remember(accountId: string): void {
     if (this.known.size >= KNOWN_ACCOUNTS_LIMIT) this.known.clear();
     this.known.add(accountId);
+  }
+
+  private async create(manager: EntityManager, accountId: string): Promise<boolean> {
+    const now = this.clock.now();
+    const rows: Array<{ id: string }> = await manager.query(
+      `INSERT INTO accounts (id, plan_code, period_anchor, current_period_start, current_period_end, created_at,
+                             updated_at)
+       SELECT $1, code, $2, $2, $3, $2, $2 FROM plans WHERE code = 'FREE'
+       ON CONFLICT (id) DO NOTHING
+       RETURNING id`,
+      [accountId, now, periodAt(now, now).end],
+    );
+    if (rows.length === 0) return false;
+    await manager.query(
+      `INSERT INTO credit_balances (account_id, pool, updated_at) SELECT $1, pool, $2 FROM unnest($3::text[]) pool`,
+      [accountId, now, POOLS],
+    );
+    const plan = await manager.findOneByOrFail(PlanEntity, { code: PlanCode.FREE });
+    await this.grantAllowance(manager, accountId, plan, periodAt(now, now), now);
+    return true;
   }
 
   /** The account, renewed first if its period has ended, so that what is shown is the current period. */

@@ -154,7 +154,16 @@ export class CreditsService {
     const lines = this.linesFor(normalise(charges));
     assertText(options.idempotencyKey, 'idempotencyKey', MAX_IDEMPOTENCY_KEY_LENGTH);
     assertText(options.description, 'description', MAX_DESCRIPTION_LENGTH);
-    const outcome = await this.charge(accountId, 'HOLD', lines, options);
+    let outcome = await this.charge(accountId, 'HOLD', lines, options);
+    if (outcome.status === 'OK' && outcome.holdStatus === 'PENDING' && outcome.expiresAt) {
+      // The key's earlier attempt died with its hold pending (a crashed instance): once that hold has expired,
+      // give it back and let this retry reserve afresh instead of waiting for the sweeper.
+      const staleHold = outcome.holdId!;
+      if (new Date(outcome.expiresAt) <= this.clock.now()) {
+        await this.withRetry(() => this.ledger.release(undefined, accountId, staleHold, 'EXPIRED', this.clock.now()));
+        outcome = await this.charge(accountId, 'HOLD', lines, options);
+      }
+    }
     if (outcome.status !== 'OK') throw this.failure(outcome);
     return {
       id: outcome.holdId!,

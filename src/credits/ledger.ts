@@ -49,6 +49,8 @@ export type ChargeOutcome =
       result?: unknown;
       /** Usage alerts this charge crossed, recorded once. */
       alerts?: RecordedAlert[];
+      /** A replayed hold: when it expires. */
+      expiresAt?: string;
     }
   | Refusal
   | { status: 'RENEW' | 'NO_ACCOUNT' | 'IDEMPOTENCY_CONFLICT' };

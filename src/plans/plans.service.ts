@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { EntityManager, Repository } from 'typeorm';
 import { CreditPackageEntity } from './entities/credit-package.entity';
 import { PlanEntity } from './entities/plan.entity';
 import { PlanCode } from './plan-code.enum';
@@ -14,23 +14,35 @@ export class PlansService {
     @InjectRepository(CreditPackageEntity) private readonly packages: Repository<CreditPackageEntity>,
   ) {}
 
-  listPlans(): Promise<PlanEntity[]> {
-    return this.plans.find({ order: { rank: 'ASC' } });
+  /**
+   * Every lookup takes the caller's transaction when there is one: a transaction that waited for a second pool
+   * connection could starve the pool under load.
+   */
+  listPlans(manager?: EntityManager): Promise<PlanEntity[]> {
+    return this.plansOf(manager).find({ order: { rank: 'ASC' } });
   }
 
-  async getPlan(code: PlanCode): Promise<PlanEntity> {
-    const plan = await this.plans.findOneBy({ code });
+  async getPlan(code: PlanCode, manager?: EntityManager): Promise<PlanEntity> {
+    const plan = await this.plansOf(manager).findOneBy({ code });
     if (!plan) throw new PlansException(PlansErrorCode.PLAN_NOT_FOUND, `There is no plan ${code}.`);
     return plan;
   }
 
-  listPackages(): Promise<CreditPackageEntity[]> {
-    return this.packages.find({ where: { active: true }, order: { sortOrder: 'ASC' } });
+  listPackages(manager?: EntityManager): Promise<CreditPackageEntity[]> {
+    return this.packagesOf(manager).find({ where: { active: true }, order: { sortOrder: 'ASC' } });
   }
 
-  async getPackage(id: string): Promise<CreditPackageEntity> {
-    const pack = await this.packages.findOneBy({ id, active: true });
+  async getPackage(id: string, manager?: EntityManager): Promise<CreditPackageEntity> {
+    const pack = await this.packagesOf(manager).findOneBy({ id, active: true });
     if (!pack) throw new PlansException(PlansErrorCode.PACKAGE_NOT_FOUND, `There is no credit package "${id}".`);
     return pack;
+  }
+
+  private plansOf(manager?: EntityManager): Repository<PlanEntity> {
+    return manager ? manager.getRepository(PlanEntity) : this.plans;
+  }
+
+  private packagesOf(manager?: EntityManager): Repository<CreditPackageEntity> {
+    return manager ? manager.getRepository(CreditPackageEntity) : this.packages;
   }
 }
