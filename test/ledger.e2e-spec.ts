@@ -2,6 +2,7 @@ import { AccountsService } from '../src/credits/accounts.service';
 import { CreditType } from '../src/credits/credit-type.enum';
 import { CreditsErrorCode, CreditsException } from '../src/credits/credits.exception';
 import { CreditsService } from '../src/credits/credits.service';
+import { Ledger } from '../src/credits/ledger';
 import { startTestApp, TestApp } from './support/test-app';
 
 describe('credit ledger (e2e, real PostgreSQL)', () => {
@@ -255,5 +256,48 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
     const [renewed] = await t.dataSource.query(`SELECT current_period_start FROM accounts WHERE id = $1`, [accountId]);
     expect(renewed.current_period_start.toISOString()).toBe(account.current_period_end.toISOString());
     t.clock.set(new Date());
+  });
+
+  it('settles a batch of consumptions with each its own answer and rows (group commit)', async () => {
+    const [first, second] = [await newAccount(), await newAccount()];
+    const ledger = t.app.get(Ledger);
+    const base = { walletRate: 1, description: null };
+    const results = await ledger.consumeBatch(
+      [
+        { ...base, account: first, type: CreditType.MESSAGE, amount: 6, key: 'k1', hash: 'h1' },
+        { ...base, account: second, type: CreditType.INTEGRATION, amount: 30, key: null, hash: null },
+        { ...base, account: first, type: CreditType.MESSAGE, amount: 6, key: 'k1', hash: 'h1' },
+        { ...base, account: first, type: CreditType.MESSAGE, amount: 1, key: 'k1', hash: 'other' },
+        { ...base, account: first, type: CreditType.MESSAGE, amount: 5, key: null, hash: null },
+        { ...base, account: first, type: CreditType.MESSAGE, amount: 4, key: 'k2', hash: 'h2' },
+        { ...base, account: 'nobody-yet', type: CreditType.MESSAGE, amount: 1, key: null, hash: null },
+      ],
+      t.clock.now(),
+    );
+    expect(results.map((result) => result.status)).toEqual([
+      'OK',
+      'OK',
+      'OK',
+      'IDEMPOTENCY_CONFLICT',
+      'REFUSED',
+      'OK',
+      'NO_ACCOUNT',
+    ]);
+    expect(results[2]).toMatchObject({ replayed: true });
+    expect(results[4]).toMatchObject({ creditType: 'MESSAGE', required: 5, available: 4 });
+    expect(await pool(first, 'MESSAGE')).toEqual({ balance: 0, held: 0 });
+    expect(await pool(second, 'INTEGRATION')).toEqual({ balance: 70, held: 0 });
+    const usage = await t.dataSource.query(
+      `SELECT amount::int, idempotency_key FROM credit_usage WHERE account_id = $1 ORDER BY id`,
+      [first],
+    );
+    expect(usage).toEqual([
+      { amount: 6, idempotency_key: 'k1' },
+      { amount: 4, idempotency_key: 'k2' },
+    ]);
+    const alerts = await t.dataSource.query(`SELECT threshold FROM usage_alerts WHERE account_id = $1 ORDER BY threshold`, [
+      first,
+    ]);
+    expect(alerts).toEqual([{ threshold: 80 }, { threshold: 100 }]);
   });
 });

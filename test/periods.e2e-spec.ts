@@ -251,10 +251,14 @@ describe('periods, renewal and alerts (e2e, real PostgreSQL)', () => {
         `SELECT credit_type, threshold, used::int FROM usage_alerts WHERE account_id = $1 ORDER BY threshold`,
         [accountId],
       );
-      expect(alerts).toEqual([
-        { credit_type: 'INTEGRATION', threshold: 80, used: 80 },
-        { credit_type: 'INTEGRATION', threshold: 100, used: 100 },
+      // `used` is what was used when the alert was recorded: at least the threshold (charges settled together may
+      // cross both at once).
+      expect(alerts.map((alert: any) => [alert.credit_type, alert.threshold])).toEqual([
+        ['INTEGRATION', 80],
+        ['INTEGRATION', 100],
       ]);
+      expect(alerts[0].used).toBeGreaterThanOrEqual(80);
+      expect(alerts[1].used).toBe(100);
       // Each instance publishes on its own event bus; both run the listener, and together they heard each alert once.
       const heard = AlertListener.heard.filter((event) => event.accountId === accountId).map((event) => event.threshold);
       expect(heard.sort()).toEqual([100, 80]);

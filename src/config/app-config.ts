@@ -176,6 +176,20 @@ export class AppConfig {
   @Max(120_000)
   SHUTDOWN_GRACE_MS = 10_000;
 
+  /** Most consumptions settled together in one transaction (1: no coalescing). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  CONSUME_BATCH_SIZE = 200;
+
+  /** Most consumption batches in flight at once per instance. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  CONSUME_BATCH_CONCURRENCY = 2;
+
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 

@@ -9,6 +9,7 @@ import { MetricsService } from '../observability/metrics.service';
 import { inTransaction, pgErrorCode } from '../database/transaction';
 import { AccountsService } from './accounts.service';
 import { CreditType, GRANT_PRIORITY, GrantKind, MAX_CREDIT_AMOUNT } from './credit-type.enum';
+import { ConsumeCoalescer } from './consume-coalescer';
 import { CreditsErrorCode, CreditsException } from './credits.exception';
 import { HoldStatus } from './entities/credit-hold.entity';
 import {
@@ -130,6 +131,7 @@ export class CreditsService {
     private readonly clock: Clock,
     private readonly events: EventEmitter2,
     private readonly metrics: MetricsService,
+    private readonly coalescer: ConsumeCoalescer,
     @Inject(AppConfig) private readonly config: AppConfig,
   ) {
     this.links = appLinks(config);
@@ -212,7 +214,25 @@ export class CreditsService {
     const [line] = this.linesFor(normalise([charge]));
     assertText(options.idempotencyKey, 'idempotencyKey', MAX_IDEMPOTENCY_KEY_LENGTH);
     assertText(options.description, 'description', MAX_DESCRIPTION_LENGTH);
-    const outcome = await this.charge(accountId, 'CONSUME', [line], options);
+    let outcome: ChargeOutcome | null = null;
+    if (line.type !== CreditType.PROJECT) {
+      const key = options.idempotencyKey ?? null;
+      outcome = await this.coalescer.consume({
+        account: accountId,
+        type: line.type,
+        amount: line.amount,
+        walletRate: line.walletRate,
+        key,
+        hash: key ? requestHash(accountId, 'CONSUME', [line]) : null,
+        description: options.description ?? null,
+      });
+      if (outcome.status === 'OK') this.publishAlerts(accountId, outcome.alerts);
+      if (outcome.status === 'OK' || outcome.status === 'REFUSED') this.count('CONSUME', outcome);
+    }
+    // PROJECT units, and accounts that must first be created or renewed, take the one-by-one path.
+    if (!outcome || outcome.status === 'RENEW' || outcome.status === 'NO_ACCOUNT') {
+      outcome = await this.charge(accountId, 'CONSUME', [line], options);
+    }
     if (outcome.status === 'REFUSED') {
       return {
         allowed: false,

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import type { Pool } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { PlanCode } from '../plans/plan-code.enum';
 import { CreditPool, CreditType, GrantKind, LedgerKind } from './credit-type.enum';
 import { HoldStatus } from './entities/credit-hold.entity';
@@ -60,6 +62,17 @@ export type SettleOutcome =
   | { status: 'NOT_FOUND' | 'HOLD_EXPIRED' | 'HOLD_RELEASED' }
   | { status: 'INVALID_ACTUAL'; creditType: CreditType; reserved: number; actual: number };
 
+/** One consumption of a batch, in credits_consume_batch's terms. */
+export interface BatchedConsume {
+  account: string;
+  type: CreditType;
+  amount: number;
+  walletRate: number;
+  key: string | null;
+  hash: string | null;
+  description: string | null;
+}
+
 export interface GrantRequest {
   accountId: string;
   pool: Exclude<CreditPool, 'PROJECT'>;
@@ -93,8 +106,18 @@ export class Ledger {
   constructor(private readonly dataSource: DataSource) {}
 
   private async call<T>(manager: EntityManager | undefined, sql: string, parameters: unknown[]): Promise<T> {
-    const rows: Array<{ result: T }> = await (manager ?? this.dataSource.manager).query(sql, parameters);
+    if (manager) {
+      const rows: Array<{ result: T }> = await manager.query(sql, parameters);
+      return rows[0].result;
+    }
+    // A single statement outside a transaction goes straight to the driver's pool: this is every charge's path,
+    // and a query runner per call costs more than the call itself.
+    const { rows } = await this.pool.query<{ result: T }>(sql, parameters);
     return rows[0].result;
+  }
+
+  private get pool(): Pool {
+    return (this.dataSource.driver as PostgresDriver).master as Pool;
   }
 
   charge(
@@ -119,6 +142,14 @@ export class Ledger {
       request.idempotencyKey,
       request.requestHash,
       request.description,
+    ]);
+  }
+
+  /** Many MESSAGE / INTEGRATION consumptions in one transaction; one result per request, in order. */
+  consumeBatch(requests: BatchedConsume[], now: Date): Promise<ChargeOutcome[]> {
+    return this.call(undefined, 'SELECT credits_consume_batch($1::jsonb, $2) AS result', [
+      JSON.stringify(requests),
+      now,
     ]);
   }
 

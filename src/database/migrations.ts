@@ -3,6 +3,7 @@ import { LedgerFunctions1795258800100 } from '../../migrations/1795258800100-Led
 import { SeedCatalog1795258800200 } from '../../migrations/1795258800200-SeedCatalog';
 import { Projects1795258800300 } from '../../migrations/1795258800300-Projects';
 import { Billing1795258800400 } from '../../migrations/1795258800400-Billing';
+import { ConsumeBatch1795258800500 } from '../../migrations/1795258800500-ConsumeBatch';
 
 /** Every migration, in order. Listed explicitly so compiled and test runs load the same set. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   SeedCatalog1795258800200,
   Projects1795258800300,
   Billing1795258800400,
+  ConsumeBatch1795258800500,
 ];

@@ -11,5 +11,6 @@ import { ProjectsService } from './projects.service';
 @Module({
   imports: [CreditsModule, TypeOrmModule.forFeature([ProjectEntity, ChatMessageEntity, IntegrationRunEntity])],
   providers: [ProjectsService, ProjectAccessGuard, ProjectsResolver],
+  exports: [ProjectsService],
 })
 export class ProjectsModule {}

@@ -1,0 +1,118 @@
+import autocannon from 'autocannon';
+import { ChildProcess, fork } from 'node:child_process';
+import path from 'node:path';
+import { Role } from '../../src/auth/role.enum';
+import { signToken } from '../../src/auth/token.service';
+import { freePort } from '../../src/database/free-port';
+
+const SECRET = 'benchmark-secret-benchmark-secret-0123456789';
+export const HTTP_ACCOUNTS = 50;
+
+export interface HttpMeasurement {
+  perSecond: number;
+  meanMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+}
+
+export interface BenchServer {
+  url: string;
+  targets: Array<{ token: string; projectId: string }>;
+  stop(): Promise<void>;
+}
+
+async function graphql(url: string, token: string, query: string): Promise<any> {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query }),
+  });
+  const body = (await res.json()) as { data?: any; errors?: any[] };
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data;
+}
+
+/** Starts the service (plus the unguarded twin resolver) as its own process and prepares accounts with projects. */
+export async function startBenchServer(databaseUrl: string): Promise<BenchServer> {
+  const port = await freePort();
+  const child: ChildProcess = fork(path.join(__dirname, 'server.ts'), [], {
+    execArgv: ['-r', 'ts-node/register/transpile-only'],
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      JWT_SECRET: SECRET,
+      LOG_LEVEL: 'error',
+      RATE_LIMIT_IP_PER_MINUTE: '0',
+      RATE_LIMIT_ACCOUNT_PER_MINUTE: '0',
+      DATABASE_POOL_SIZE: '20',
+    },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const admin = await signToken(SECRET, 'bench-admin', [Role.ADMIN]);
+  const targets = [];
+  for (let i = 0; i < HTTP_ACCOUNTS; i++) {
+    const accountId = `http-${i}`;
+    const token = await signToken(SECRET, accountId, [], { expiresIn: '2h' });
+    await graphql(url, admin, `mutation { grantCredits(input: { accountId: "${accountId}", amount: 1000000000, reason: "bench", idempotencyKey: "${accountId}" }) { id } }`);
+    const data = await graphql(url, token, `mutation { createProject(name: "bench") { id } }`);
+    targets.push({ token, projectId: data.createProject.id as string });
+  }
+  return {
+    url,
+    targets,
+    stop: async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** autocannon against sendChatMessage (guarded) or its unguarded twin, spreading requests over the accounts. */
+export async function runHttp(
+  server: BenchServer,
+  connections: number,
+  seconds: number,
+  guarded: boolean,
+): Promise<HttpMeasurement> {
+  const field = guarded ? 'sendChatMessage' : 'sendChatMessageUnguarded';
+  let next = 0;
+  const result = await autocannon({
+    url: server.url,
+    connections,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        path: '/graphql',
+        setupRequest: (request) => {
+          const target = server.targets[next++ % server.targets.length];
+          return {
+            ...request,
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${target.token}` },
+            body: JSON.stringify({
+              query: `mutation { ${field}(projectId: "${target.projectId}", text: "hello") { id } }`,
+            }),
+          };
+        },
+      },
+    ],
+  });
+  return {
+    perSecond: result.requests.average,
+    meanMs: result.latency.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}

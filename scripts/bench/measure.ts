@@ -1,0 +1,42 @@
+/** Runs `clients` concurrent loops of `operation` for `durationMs` and reports throughput and latency. */
+export interface Measurement {
+  operations: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+export async function measure(
+  clients: number,
+  durationMs: number,
+  operation: (client: number, iteration: number) => Promise<unknown>,
+): Promise<Measurement> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const deadline = started + durationMs;
+  await Promise.all(
+    Array.from({ length: clients }, async (_, client) => {
+      for (let iteration = 0; performance.now() < deadline; iteration++) {
+        const begin = performance.now();
+        try {
+          await operation(client, iteration);
+        } catch {
+          errors++;
+        }
+        latencies.push(performance.now() - begin);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return {
+    operations: latencies.length,
+    perSecond: latencies.length / elapsed,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    errors,
+  };
+}
