@@ -20,7 +20,7 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
-    files: ['jest.config.js'],
-    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable' } },
+    files: ['jest.config.js', 'test/support/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', process: 'readonly' } },
   },
 );
