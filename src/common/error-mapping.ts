@@ -43,7 +43,6 @@ const PUBLIC_FORMS: Record<string, PublicForm> = {
   [BillingErrorCode.INVALID_SIGNATURE]: { code: 'INVALID_SIGNATURE', status: HttpStatus.BAD_REQUEST },
   [BillingErrorCode.PACKAGE_REQUIRED]: BAD_USER_INPUT,
   [BillingErrorCode.INVALID_EVENT]: BAD_USER_INPUT,
-  [CommonErrorCode.NOT_IMPLEMENTED]: { code: 'NOT_IMPLEMENTED', status: HttpStatus.NOT_IMPLEMENTED },
   [CommonErrorCode.INVALID_CURSOR]: BAD_USER_INPUT,
   [CommonErrorCode.INVALID_PAGE_SIZE]: BAD_USER_INPUT,
   [CommonErrorCode.INVALID_ACCOUNT_ID]: BAD_USER_INPUT,

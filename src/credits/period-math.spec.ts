@@ -1,4 +1,4 @@
-import { nextPeriod, periodAt, periodStart } from './period-math';
+import { periodAt, periodStart } from './period-math';
 
 const utc = (iso: string) => new Date(iso);
 
@@ -21,7 +21,7 @@ describe('period math', () => {
     const first = periodAt(anchor, anchor);
     expect(first.start.toISOString()).toBe('2026-12-15T08:30:00.000Z');
     expect(first.end.toISOString()).toBe('2027-01-15T08:30:00.000Z');
-    expect(nextPeriod(anchor, first).end.toISOString()).toBe('2027-02-15T08:30:00.000Z');
+    expect(periodAt(anchor, first.end).end.toISOString()).toBe('2027-02-15T08:30:00.000Z');
   });
 
   it('finds the period containing a moment, boundaries included at the start', () => {

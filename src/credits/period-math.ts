@@ -41,7 +41,3 @@ export function periodAt(anchor: Date, at: Date): Period {
   return { start: periodStart(anchor, index), end: periodStart(anchor, index + 1) };
 }
 
-/** The period right after the one that starts at `start`. */
-export function nextPeriod(anchor: Date, current: Period): Period {
-  return periodAt(anchor, current.end);
-}

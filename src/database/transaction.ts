@@ -7,10 +7,6 @@ export function pgErrorCode(error: unknown): string | undefined {
   return (error as { code?: string } | null)?.code;
 }
 
-export function isUniqueViolation(error: unknown): boolean {
-  return pgErrorCode(error) === '23505';
-}
-
 /**
  * Runs `work` in one transaction and retries it from the start when PostgreSQL aborts it as a serialization
  * failure or a deadlock victim, which is safe because nothing of an aborted attempt persists.
