@@ -97,8 +97,16 @@ describe('several instances on one database (e2e, real service processes)', () =
       await Promise.all(charges);
       if (!statuses.every((status) => status === 200)) process.stdout.write(`${statuses.join(",")}\n${instances[0].log}\n${instances[1].log}\n`);
       expect(statuses.every((status) => status === 200)).toBe(true);
-      // Give both crons a couple of ticks.
-      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      // Both crons tick every second; wait until they have renewed every account (or give up after 20 s).
+      for (let waited = 0; waited < 20_000; waited += 250) {
+        const [{ due }] = await dataSource.query(
+          `SELECT count(*)::int AS due FROM accounts WHERE id = ANY($1) AND current_period_end <= now()`,
+          [users],
+        );
+        if (due === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1_200)); // one more tick of each, which must grant nothing
 
       const doubleCharges = await dataSource.query(
         `SELECT idempotency_key, count(*)::int AS n FROM credit_usage WHERE idempotency_key LIKE 'multi-charge-%'
