@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
+import { isUUID } from 'class-validator';
 import { randomUUID } from 'node:crypto';
 import { EntityManager, FindOptionsWhere, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
@@ -24,7 +25,6 @@ export interface PurchaseReference {
 }
 
 export const CREDIT_PACKAGE_METADATA_TYPE = 'credit_package';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Credit packages bought through Stripe Checkout: the session, the wallet grant once paid, refunds. */
 @Injectable()
@@ -180,7 +180,7 @@ export class PurchasesService {
       .take(first + 1);
     if (after) {
       const [createdAt, id] = decodeCursor(after).split('|');
-      if (!/^[0-9a-f-]{36}$/i.test(id ?? '') || Number.isNaN(Date.parse(createdAt))) throw invalidCursor();
+      if (!isUUID(id ?? '') || Number.isNaN(Date.parse(createdAt))) throw invalidCursor();
       query.andWhere('(purchase.created_at, purchase.id) < (:createdAt, :id)', { createdAt: new Date(createdAt), id });
     }
     const rows = await query.getMany();
@@ -198,7 +198,7 @@ export class PurchasesService {
     const purchaseId = text(reference.purchaseId) ?? text(reference.metadata?.purchaseId) ?? undefined;
     const sessionId = text(reference.checkoutSessionId);
     const intentId = text(reference.paymentIntentId);
-    if (purchaseId && UUID.test(purchaseId)) lookups.push({ id: purchaseId });
+    if (purchaseId && isUUID(purchaseId)) lookups.push({ id: purchaseId });
     if (sessionId) lookups.push({ stripeCheckoutSessionId: sessionId });
     if (intentId) lookups.push({ stripePaymentIntentId: intentId });
     for (const where of lookups) {
@@ -217,7 +217,7 @@ export class PurchasesService {
     if (metadata?.type !== CREDIT_PACKAGE_METADATA_TYPE) return null;
     if (typeof metadata.accountId !== 'string' || !ACCOUNT_ID_PATTERN.test(metadata.accountId)) return null;
     if (typeof metadata.packageId !== 'string') return null;
-    if (!purchaseId || !UUID.test(purchaseId)) return null;
+    if (!purchaseId || !isUUID(purchaseId)) return null;
     const pack = await this.plans.getPackage(metadata.packageId, manager).catch(() => null);
     if (!pack) return null;
     await this.accounts.ensure(metadata.accountId, manager);

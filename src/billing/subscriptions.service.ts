@@ -14,6 +14,7 @@ import { BillingErrorCode, BillingException } from './billing.exception';
 import { PlanChangeOutput } from './dtos/checkout-session.output';
 import { SubscriptionOutput } from './dtos/subscription.output';
 import { StripeGateway } from './stripe/stripe.gateway';
+import { stripeId } from './stripe/stripe-ids';
 
 const STATUS: Record<string, SubscriptionStatus> = {
   active: SubscriptionStatus.ACTIVE,
@@ -35,11 +36,6 @@ function subscriptionPeriod(subscription: Stripe.Subscription): Period | null {
   const start = item?.current_period_start ?? legacy.current_period_start;
   const end = item?.current_period_end ?? legacy.current_period_end;
   return start && end ? { start: seconds(start), end: seconds(end) } : null;
-}
-
-function customerId(value: string | { id: string } | null | undefined): string | null {
-  if (typeof value === 'string') return value || null;
-  return typeof value?.id === 'string' ? value.id : null;
 }
 
 /**
@@ -159,7 +155,7 @@ export class SubscriptionsService {
     eventCreated: Date,
   ): Promise<boolean> {
     if (typeof subscription.id !== 'string' || typeof subscription.status !== 'string') return false;
-    const account = await this.accountFor(manager, subscription.metadata?.accountId, customerId(subscription.customer), subscription.id);
+    const account = await this.accountFor(manager, subscription.metadata?.accountId, stripeId(subscription.customer), subscription.id);
     if (!account) return false;
     if (account.stripeStateAt && eventCreated < account.stripeStateAt) {
       this.logger.log(`Ignoring ${eventType} for ${account.id}: older than the state already applied`);
@@ -185,7 +181,7 @@ export class SubscriptionsService {
     const changes: Partial<AccountEntity> = {
       status,
       stripeSubscriptionId: subscription.id,
-      stripeCustomerId: customerId(subscription.customer) ?? account.stripeCustomerId,
+      stripeCustomerId: stripeId(subscription.customer) ?? account.stripeCustomerId,
       stripeStateAt: eventCreated,
       cancelAtPeriodEnd: Boolean(subscription.cancel_at_period_end),
     };
@@ -213,7 +209,7 @@ export class SubscriptionsService {
   async applyInvoicePaid(manager: EntityManager, invoice: Stripe.Invoice, eventCreated: Date): Promise<boolean> {
     const subscriptionId = this.invoiceSubscription(invoice);
     if (!subscriptionId) return false;
-    const account = await this.accountFor(manager, invoice.metadata?.accountId, customerId(invoice.customer), subscriptionId);
+    const account = await this.accountFor(manager, invoice.metadata?.accountId, stripeId(invoice.customer), subscriptionId);
     if (!account) return false;
     const line = invoice.lines?.data?.find((entry) => entry.period) ?? invoice.lines?.data?.[0];
     const period = line?.period ? { start: seconds(line.period.start), end: seconds(line.period.end) } : null;
@@ -239,7 +235,7 @@ export class SubscriptionsService {
   async applyPaymentFailed(manager: EntityManager, invoice: Stripe.Invoice): Promise<boolean> {
     const subscriptionId = this.invoiceSubscription(invoice);
     if (!subscriptionId) return false;
-    const account = await this.accountFor(manager, invoice.metadata?.accountId, customerId(invoice.customer), subscriptionId);
+    const account = await this.accountFor(manager, invoice.metadata?.accountId, stripeId(invoice.customer), subscriptionId);
     if (!account) return false;
     await this.accounts.update(manager, account.id, { status: SubscriptionStatus.PAST_DUE });
     return true;
@@ -249,7 +245,7 @@ export class SubscriptionsService {
     const parent = (invoice as { parent?: { subscription_details?: { subscription?: string | { id: string } } } })
       .parent;
     const legacy = (invoice as unknown as { subscription?: string | { id: string } }).subscription;
-    return customerId(parent?.subscription_details?.subscription ?? legacy ?? null);
+    return stripeId(parent?.subscription_details?.subscription ?? legacy ?? null);
   }
 
   private async planOf(subscription: Stripe.Subscription, manager: EntityManager): Promise<PlanEntity | null> {

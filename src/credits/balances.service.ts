@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { DataSource, LessThan, Repository } from 'typeorm';
+import { DataSource, FindOptionsOrder, FindOptionsWhere, LessThan, Repository } from 'typeorm';
 import { decodeCursor, invalidCursor } from '../common/cursor';
 import { toSafeInteger } from '../database/bigint.transformer';
 import { CreditPool, CreditType } from './credit-type.enum';
@@ -53,23 +53,24 @@ export class BalancesService {
    * repeats a row and rows written meanwhile appear above the first page, never inside later ones. Served by the
    * (account_id, id DESC) index whatever the account's size.
    */
-  async transactionPage(accountId: string, first: number, after?: string | null): Promise<HistoryPage<CreditTransactionEntity>> {
-    const rows = await this.transactions.find({
-      where: { accountId, ...(after && { id: LessThan(this.cursorId(after)) }) },
-      order: { id: 'DESC' },
-      take: first + 1,
-    });
-    return { rows: rows.slice(0, first), more: rows.length > first };
+  transactionPage(accountId: string, first: number, after?: string | null): Promise<HistoryPage<CreditTransactionEntity>> {
+    return this.page(this.transactions, accountId, first, after);
   }
 
   /** Usage records, newest first; paged like transactionPage. */
-  async usagePage(accountId: string, first: number, after?: string | null): Promise<HistoryPage<CreditUsageEntity>> {
-    const rows = await this.usage.find({
-      where: { accountId, ...(after && { id: LessThan(this.cursorId(after)) }) },
-      order: { id: 'DESC' },
-      take: first + 1,
-    });
-    return { rows: rows.slice(0, first), more: rows.length > first };
+  usagePage(accountId: string, first: number, after?: string | null): Promise<HistoryPage<CreditUsageEntity>> {
+    return this.page(this.usage, accountId, first, after);
+  }
+
+  private async page<Row extends { id: number; accountId: string }>(
+    rows: Repository<Row>,
+    accountId: string,
+    first: number,
+    after?: string | null,
+  ): Promise<HistoryPage<Row>> {
+    const where = { accountId, ...(after && { id: LessThan(this.cursorId(after)) }) } as FindOptionsWhere<Row>;
+    const found = await rows.find({ where, order: { id: 'DESC' } as FindOptionsOrder<Row>, take: first + 1 });
+    return { rows: found.slice(0, first), more: found.length > first };
   }
 
   private cursorId(cursor: string): number {

@@ -7,6 +7,13 @@ export enum CreditType {
 }
 registerEnumType(CreditType, { name: 'CreditType' });
 
+/** How a person reads each type in a sentence ("10 message credits"). */
+export const CREDIT_TYPE_NOUN: Record<CreditType, string> = {
+  [CreditType.MESSAGE]: 'message',
+  [CreditType.INTEGRATION]: 'integration',
+  [CreditType.PROJECT]: 'project',
+};
+
 /** Where credits sit: each type's allowance or quota, plus the wallet shared by MESSAGE and INTEGRATION. */
 export type CreditPool = CreditType | 'WALLET';
 

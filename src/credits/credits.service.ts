@@ -8,7 +8,7 @@ import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../observability/metrics.service';
 import { inTransaction, pgErrorCode } from '../database/transaction';
 import { AccountsService } from './accounts.service';
-import { CreditType, GRANT_PRIORITY, GrantKind, MAX_CREDIT_AMOUNT } from './credit-type.enum';
+import { CREDIT_TYPE_NOUN, CreditType, GRANT_PRIORITY, GrantKind, MAX_CREDIT_AMOUNT } from './credit-type.enum';
 import { ConsumeCoalescer } from './consume-coalescer';
 import { CreditsErrorCode, CreditsException } from './credits.exception';
 import { HoldStatus } from './entities/credit-hold.entity';
@@ -70,12 +70,6 @@ export interface WalletGrant {
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 export const MAX_DESCRIPTION_LENGTH = 500;
 const RETRYABLE_CODES = new Set(['23505', '40001', '40P01']);
-
-const TYPE_NOUN: Record<CreditType, string> = {
-  [CreditType.MESSAGE]: 'message',
-  [CreditType.INTEGRATION]: 'integration',
-  [CreditType.PROJECT]: 'project',
-};
 
 function invalid(message: string, field?: string): CreditsException {
   return new CreditsException(CreditsErrorCode.INVALID_CHARGE, message, field ? { field } : {});
@@ -325,7 +319,7 @@ export class CreditsService {
 
   /** The 402-style error for a refused charge, with a message a person understands and where to go next. */
   refusalError(refusal: Refusal): CreditsException {
-    const noun = TYPE_NOUN[refusal.creditType];
+    const noun = CREDIT_TYPE_NOUN[refusal.creditType];
     const details = {
       creditType: refusal.creditType,
       required: refusal.required,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
+import { isUUID } from 'class-validator';
 import { DataSource, Repository } from 'typeorm';
 import { CreditType } from '../credits/credit-type.enum';
 import { CreditsService } from '../credits/credits.service';
@@ -55,8 +56,7 @@ export class ProjectsService {
   }
 
   private async owned(accountId: string, projectId: string): Promise<ProjectEntity> {
-    const valid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(projectId);
-    const project = valid ? await this.projects.findOneBy({ id: projectId, accountId }) : null;
+    const project = isUUID(projectId) ? await this.projects.findOneBy({ id: projectId, accountId }) : null;
     if (!project) throw this.notFound(projectId);
     return project;
   }

@@ -5,7 +5,7 @@ import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { AccountsService } from '../credits/accounts.service';
 import { BalancesService, PeriodAllowance, PoolBalance } from '../credits/balances.service';
-import { CreditType } from '../credits/credit-type.enum';
+import { CREDIT_TYPE_NOUN, CreditType } from '../credits/credit-type.enum';
 import { CreditsService } from '../credits/credits.service';
 import { AccountEntity } from '../credits/entities/account.entity';
 import { PlanOutput } from '../plans/dtos/plan.output';
@@ -14,12 +14,6 @@ import { PlansService } from '../plans/plans.service';
 import { BillingOverviewOutput, CreditBalanceOutput, WalletOutput } from './dtos/billing-overview.output';
 import { projectedExhaustion } from './burn-rate';
 import { percentUsed, UsageLevel, usageLevel } from './usage-level';
-
-const NOUN: Record<CreditType, string> = {
-  [CreditType.MESSAGE]: 'message',
-  [CreditType.INTEGRATION]: 'integration',
-  [CreditType.PROJECT]: 'project',
-};
 
 /** What the dashboards show: plan and period, per-type usage with levels, the wallet and warnings. */
 @Injectable()
@@ -107,7 +101,7 @@ export class UsageService {
   }
 
   private warningsFor(balance: CreditBalanceOutput, plan: PlanEntity, wallet: WalletOutput): string[] {
-    const noun = NOUN[balance.creditType];
+    const noun = CREDIT_TYPE_NOUN[balance.creditType];
     if (balance.level === UsageLevel.OK || balance.limit === null) return [];
     if (balance.creditType === CreditType.PROJECT) {
       return [

@@ -4,11 +4,9 @@ import { DataSource, EntityManager } from 'typeorm';
 import { inTransaction } from '../../database/transaction';
 import { PurchasesService } from '../purchases.service';
 import { SubscriptionsService } from '../subscriptions.service';
+import { stripeId } from './stripe-ids';
 
 export type WebhookOutcome = 'APPLIED' | 'IGNORED' | 'DUPLICATE';
-
-const id = (value: string | { id: string } | null | undefined): string | null =>
-  typeof value === 'string' ? value || null : typeof value?.id === 'string' ? value.id : null;
 
 /**
  * Applies a verified Stripe event exactly once. The event id is stored in the same transaction that applies it:
@@ -51,7 +49,7 @@ export class StripeWebhookService {
         if (session.payment_status === 'unpaid') return false;
         const outcome = await this.purchases.complete(manager, {
           checkoutSessionId: session.id,
-          paymentIntentId: id(session.payment_intent),
+          paymentIntentId: stripeId(session.payment_intent),
           metadata: session.metadata,
         });
         return outcome === 'credited';
@@ -72,7 +70,7 @@ export class StripeWebhookService {
         const charge = event.data.object;
         const taken = await this.purchases.clawBack(
           manager,
-          { paymentIntentId: id(charge.payment_intent), metadata: charge.metadata },
+          { paymentIntentId: stripeId(charge.payment_intent), metadata: charge.metadata },
           { refunded: charge.amount_refunded, total: charge.amount },
           'payment refunded',
         );
@@ -82,7 +80,7 @@ export class StripeWebhookService {
         const dispute = event.data.object;
         const taken = await this.purchases.clawBack(
           manager,
-          { paymentIntentId: id(dispute.payment_intent) },
+          { paymentIntentId: stripeId(dispute.payment_intent) },
           { refunded: 1, total: 1 },
           'payment disputed',
         );
