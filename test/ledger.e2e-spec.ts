@@ -258,6 +258,84 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
     t.clock.set(new Date());
   });
 
+  it('holds and captures through the lean functions exactly as through the general ones', async () => {
+    // Twin accounts take the same steps, one through credits_charge / credits_capture, the other through
+    // credits_hold / credits_capture_whole: every answer and every row must match.
+    const [general, lean] = [await newAccount(), await newAccount()];
+    for (const accountId of [general, lean]) {
+      await credits.grantWallet({ accountId, amount: 7, kind: 'PROMO', sourceKey: `twin:${accountId}` });
+    }
+    const now = t.clock.now();
+    const hold = (accountId: string, type: string, amount: number, key: string | null, viaLean: boolean) =>
+      t.dataSource
+        .query(
+          viaLean
+            ? `SELECT credits_hold($1, $2, $3, 1, $4, 300, $5, $6, 'twin') AS r`
+            : `SELECT credits_charge($1, 'HOLD', jsonb_build_array(jsonb_build_object('type', $2::text, 'amount', $3::bigint,
+                 'walletRate', 1)), $4, 300, $5, $6, 'twin') AS r`,
+          [accountId, type, amount, now, key, key && `hash:${type}:${amount}`],
+        )
+        .then(([row]) => row.r);
+    const capture = (accountId: string, holdId: string, viaLean: boolean) =>
+      t.dataSource
+        .query(
+          viaLean
+            ? `SELECT credits_capture_whole($1, $2, $3, '{"ok": true}') AS r`
+            : `SELECT credits_capture($1, $2, '{}', $3, '{"ok": true}') AS r`,
+          [accountId, holdId, now],
+        )
+        .then(([row]) => row.r);
+    // The twins' periods start a few milliseconds apart; everything else must be equal.
+    const anonymous = (outcome: { holdId?: string; alerts?: Array<Record<string, unknown>> }) => ({
+      ...outcome,
+      holdId: outcome.holdId ? 'hold' : null,
+      alerts: outcome.alerts?.map(({ periodStart, ...alert }) => ({ ...alert, periodStart: typeof periodStart })),
+    });
+
+    const steps: Array<[string, number, string | null]> = [
+      ['MESSAGE', 7, null], // allowance only, crossing 80 %
+      ['MESSAGE', 5, 'k1'], // the rest of the allowance, then the wallet; crosses 100 %
+      ['MESSAGE', 5, 'k1'], // replay of a pending key
+      ['INTEGRATION', 2, null],
+      ['MESSAGE', 9, null], // refused: more than the wallet has left
+      ['MESSAGE', 5, null], // the wallet only, to its last credit
+    ];
+    for (const [type, amount, key] of steps) {
+      const [a, b] = [await hold(general, type, amount, key, false), await hold(lean, type, amount, key, true)];
+      expect(anonymous(b)).toEqual(anonymous(a));
+      if (a.status === 'OK' && !a.replayed) {
+        expect(await capture(lean, b.holdId, true)).toEqual(await capture(general, a.holdId, false));
+        // Capturing twice is answered as a replay by both.
+        expect(await capture(lean, b.holdId, true)).toEqual(await capture(general, a.holdId, false));
+      }
+    }
+    const rows = (accountId: string) =>
+      t.dataSource.query(
+        `SELECT kind, pool, charge_type, amount::int, balance_after::int, hold_id IS NOT NULL AS held,
+                (SELECT kind FROM credit_grants g WHERE g.id = t.grant_id) AS grant_kind
+           FROM credit_transactions t WHERE account_id = $1 ORDER BY id`,
+        [accountId],
+      );
+    expect(await rows(lean)).toEqual(await rows(general));
+    const state = (accountId: string) =>
+      t.dataSource.query(
+        `SELECT (SELECT json_agg(json_build_object('pool', pool, 'balance', balance, 'held', held) ORDER BY pool)
+                   FROM credit_balances WHERE account_id = $1) AS balances,
+                (SELECT json_agg(json_build_object('type', credit_type, 'amount', amount, 'allowance', from_allowance,
+                   'wallet', from_wallet, 'remaining', remaining_after) ORDER BY id)
+                   FROM credit_usage WHERE account_id = $1) AS usage,
+                (SELECT json_agg(json_build_object('status', status, 'charges', charges, 'captured', captured,
+                   'allocations', (SELECT json_agg(a - 'grant') FROM jsonb_array_elements(allocations) a))
+                   ORDER BY created_at, status) FROM credit_holds WHERE account_id = $1) AS holds,
+                (SELECT json_agg(threshold ORDER BY threshold) FROM usage_alerts WHERE account_id = $1) AS alerts`,
+        [accountId],
+      );
+    const [generalState] = await state(general);
+    expect(generalState.alerts).toEqual([80, 100]);
+    expect(generalState.usage).toHaveLength(4);
+    expect((await state(lean))[0]).toEqual(generalState);
+  });
+
   it('settles a batch of consumptions with each its own answer and rows (group commit)', async () => {
     const [first, second] = [await newAccount(), await newAccount()];
     const ledger = t.app.get(Ledger);

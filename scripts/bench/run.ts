@@ -96,6 +96,8 @@ async function main(): Promise<void> {
     const server = await startBenchServer(url);
     const httpRuns = new Map<string, Awaited<ReturnType<typeof runHttp>>>();
     try {
+      // Both resolvers run once unmeasured first, so that neither pays for the service warming up.
+      for (const guarded of [false, true]) await runHttp(server, CLIENTS[0], Math.min(SECONDS, 3), guarded);
       for (const clients of CLIENTS) {
         for (const guarded of [false, true]) httpRuns.set(`${guarded}-${clients}`, await runHttp(server, clients, SECONDS, guarded));
       }
@@ -126,9 +128,11 @@ async function main(): Promise<void> {
     out('  one-debit-per-transaction baseline, which queues on the row lock; with more clients the batches grow.');
     out('- With few clients the batches stay small, and a charge does more than the baseline\'s two statements');
     out('  (spending order across grants, wallet fallback, idempotency, usage record, alerts).');
-    out('- A guarded request commits twice more than the same resolver unguarded (the reservation before it, the');
-    out('  capture after it); on a machine whose two cores are shared by the load generator, the service and');
-    out('  PostgreSQL, that is the latency the table shows. HTTP runs vary by about ±10 points between runs.');
+    out('- A guarded request commits twice more than the same resolver unguarded: the reservation before it and the');
+    out('  capture after it (`credits_hold`, `credits_capture_whole`). On a machine whose two cores are shared by the');
+    out('  load generator, the service and PostgreSQL, those commits are the latency the table shows.');
+    out('- Figures move between runs on a shared 2-core machine (HTTP by more than ten points, the baseline by up to');
+    out('  half): compare ratios within one run.');
     out();
     writeFileSync('BENCHMARKS.md', `${lines.join('\n')}\n`);
     process.stdout.write('\nWritten to BENCHMARKS.md\n');

@@ -133,6 +133,21 @@ export class Ledger {
       description: string | null;
     },
   ): Promise<ChargeOutcome> {
+    const [line, ...more] = request.lines;
+    if (request.mode === 'HOLD' && more.length === 0 && line.type !== CreditType.PROJECT) {
+      // A guarded operation's usual hold, through the function made for it.
+      return this.call(manager, 'SELECT credits_hold($1, $2, $3, $4, $5, $6, $7, $8, $9) AS result', [
+        request.accountId,
+        line.type,
+        line.amount,
+        line.walletRate,
+        request.now,
+        request.holdTtlSeconds,
+        request.idempotencyKey,
+        request.requestHash,
+        request.description,
+      ]);
+    }
     return this.call(manager, 'SELECT credits_charge($1, $2, $3::jsonb, $4, $5, $6, $7, $8) AS result', [
       request.accountId,
       request.mode,
@@ -147,10 +162,20 @@ export class Ledger {
 
   /** Many MESSAGE / INTEGRATION consumptions in one transaction; one result per request, in order. */
   consumeBatch(requests: BatchedConsume[], now: Date): Promise<ChargeOutcome[]> {
-    return this.call(undefined, 'SELECT credits_consume_batch($1::jsonb, $2) AS result', [
-      JSON.stringify(requests),
-      now,
-    ]);
+    return this.call(
+      undefined,
+      'SELECT credits_consume_batch($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8) AS result',
+      [
+        requests.map((request) => request.account),
+        requests.map((request) => request.type),
+        requests.map((request) => request.amount),
+        requests.map((request) => request.walletRate),
+        requests.map((request) => request.key),
+        requests.map((request) => request.hash),
+        requests.map((request) => request.description),
+        now,
+      ],
+    );
   }
 
   capture(
@@ -161,12 +186,21 @@ export class Ledger {
     now: Date,
     result?: unknown,
   ): Promise<SettleOutcome> {
+    const serialisedResult = result === undefined ? null : JSON.stringify(result);
+    if (Object.values(actuals).every((amount) => amount === undefined)) {
+      return this.call(manager, 'SELECT credits_capture_whole($1, $2, $3, $4::jsonb) AS result', [
+        accountId,
+        holdId,
+        now,
+        serialisedResult,
+      ]);
+    }
     return this.call(manager, 'SELECT credits_capture($1, $2, $3::jsonb, $4, $5::jsonb) AS result', [
       accountId,
       holdId,
       JSON.stringify(actuals),
       now,
-      result === undefined ? null : JSON.stringify(result),
+      serialisedResult,
     ]);
   }
 

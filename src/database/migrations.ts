@@ -4,6 +4,7 @@ import { SeedCatalog1795258800200 } from '../../migrations/1795258800200-SeedCat
 import { Projects1795258800300 } from '../../migrations/1795258800300-Projects';
 import { Billing1795258800400 } from '../../migrations/1795258800400-Billing';
 import { ConsumeBatch1795258800500 } from '../../migrations/1795258800500-ConsumeBatch';
+import { LeanerHotPath1795258800600 } from '../../migrations/1795258800600-LeanerHotPath';
 
 /** Every migration, in order. Listed explicitly so compiled and test runs load the same set. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   Projects1795258800300,
   Billing1795258800400,
   ConsumeBatch1795258800500,
+  LeanerHotPath1795258800600,
 ];
