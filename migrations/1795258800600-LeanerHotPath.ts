@@ -248,7 +248,7 @@ END $$;
 
 -- A hold of one MESSAGE or INTEGRATION charge, the common case of a guarded operation, in five statements. It
 -- answers and writes exactly what credits_charge(p_account, 'HOLD', [{type, amount, walletRate}], ...) would, and
--- hands over to it when a grant has lapsed.
+-- hands over to it for an idempotency key and when a grant has lapsed.
 CREATE FUNCTION credits_hold(
   p_account text, p_type text, p_amount bigint, p_rate bigint, p_now timestamptz, p_hold_ttl_seconds integer,
   p_idempotency_key text, p_request_hash text, p_description text
@@ -258,7 +258,6 @@ DECLARE
   v_charges jsonb := jsonb_build_array(jsonb_build_object('type', p_type, 'amount', p_amount, 'walletRate', p_rate));
   v_pools text[] := CASE WHEN p_rate > 0 THEN ARRAY[p_type, 'WALLET'] ELSE ARRAY[p_type] END;
   v_account record;
-  v_existing record;
   v_balance bigint;
   v_wallet bigint;
   v_units bigint;
@@ -276,6 +275,11 @@ DECLARE
   v_used bigint;
   v_alerts jsonb := '[]';
 BEGIN
+  -- A keyed hold may be a replay or a conflict: credits_charge answers those.
+  IF p_idempotency_key IS NOT NULL THEN
+    RETURN credits_charge(p_account, 'HOLD', v_charges, p_now, p_hold_ttl_seconds, p_idempotency_key,
+                          p_request_hash, p_description);
+  END IF;
   SELECT a.plan_code, a.current_period_start, a.current_period_end, p.name AS plan_name,
          (CASE p_type WHEN 'MESSAGE' THEN p.message_limit ELSE p.integration_limit END)::bigint AS credit_limit
     INTO v_account
@@ -289,20 +293,6 @@ BEGIN
      ORDER BY pool FOR UPDATE)
   SELECT max(balance) FILTER (WHERE pool = p_type), coalesce(max(balance) FILTER (WHERE pool = 'WALLET'), 0)
     INTO v_balance, v_wallet FROM locked;
-
-  IF p_idempotency_key IS NOT NULL THEN
-    SELECT id, status, request_hash, result, expires_at INTO v_existing
-      FROM credit_holds
-     WHERE account_id = p_account AND idempotency_key = p_idempotency_key AND status IN ('PENDING', 'CAPTURED');
-    IF FOUND THEN
-      IF v_existing.request_hash IS DISTINCT FROM p_request_hash THEN
-        RETURN jsonb_build_object('status', 'IDEMPOTENCY_CONFLICT');
-      END IF;
-      RETURN jsonb_build_object('status', 'OK', 'replayed', true, 'holdId', v_existing.id,
-                                'holdStatus', v_existing.status, 'result', v_existing.result,
-                                'expiresAt', v_existing.expires_at);
-    END IF;
-  END IF;
 
   -- The spendable grants in spending order: the type's allowance, then the wallet.
   SELECT array_agg(id ORDER BY pool = 'WALLET', rank), array_agg(pool ORDER BY pool = 'WALLET', rank),
