@@ -378,4 +378,89 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
     ]);
     expect(alerts).toEqual([{ threshold: 80 }, { threshold: 100 }]);
   });
+
+  it('settles guarded holds and whole captures of many requests in one transaction, each answered alone', async () => {
+    const [first, second] = [await newAccount(), await newAccount()];
+    const ledger = t.app.get(Ledger);
+    const earlier = await credits.reserve(second, [{ type: CreditType.INTEGRATION, amount: 30 }]);
+    const hold = (account: string, type: CreditType, amount: number) => ({
+      account,
+      hold: null,
+      type,
+      amount,
+      walletRate: 1,
+      description: 'batch',
+      result: null,
+    });
+    const capture = (account: string, holdId: string, result: string | null = null) => ({
+      account,
+      hold: holdId,
+      type: null,
+      amount: null,
+      walletRate: null,
+      description: null,
+      result,
+    });
+    const unknownHold = '00000000-0000-4000-8000-000000000000';
+    const results = await ledger.guardBatch(
+      [
+        hold(first, CreditType.MESSAGE, 8),
+        hold(first, CreditType.MESSAGE, 3), // refused: 2 left and an empty wallet
+        capture(second, earlier.id, '{"answer": 42}'),
+        capture(second, earlier.id), // captured already: a replay
+        capture(second, unknownHold),
+        hold('nobody-yet', CreditType.MESSAGE, 1),
+      ],
+      t.clock.now(),
+      300,
+    );
+    expect(results.map((result) => result.status)).toEqual(['OK', 'REFUSED', 'OK', 'OK', 'NOT_FOUND', 'NO_ACCOUNT']);
+    expect(results[0]).toMatchObject({ replayed: false, charges: [{ type: 'MESSAGE', amount: 8, fromAllowance: 8 }] });
+    expect(results[0]).toMatchObject({ alerts: [{ creditType: 'MESSAGE', threshold: 80 }] });
+    expect(results[1]).toMatchObject({ creditType: 'MESSAGE', required: 3, available: 2 });
+    expect(results[2]).toMatchObject({ holdStatus: 'CAPTURED', replayed: false, charges: [{ amount: 30, remaining: 70 }] });
+    expect(results[3]).toMatchObject({ holdStatus: 'CAPTURED', replayed: true });
+    expect(await pool(first, 'MESSAGE')).toEqual({ balance: 2, held: 8 });
+    expect(await pool(second, 'INTEGRATION')).toEqual({ balance: 70, held: 0 });
+    const [captured] = await t.dataSource.query(`SELECT status, result FROM credit_holds WHERE id = $1`, [earlier.id]);
+    expect(captured).toEqual({ status: 'CAPTURED', result: { answer: 42 } });
+    const usage = await t.dataSource.query(`SELECT amount::int, hold_id FROM credit_usage WHERE account_id = $1`, [second]);
+    expect(usage).toEqual([{ amount: 30, hold_id: earlier.id }]);
+  });
+
+  it('lets concurrent guarded requests share commits, and one bad request fail alone', async () => {
+    const accounts = await Promise.all(Array.from({ length: 12 }, () => newAccount()));
+    const batches = jest.spyOn(t.app.get(Ledger), 'guardBatch');
+    try {
+      // 12 accounts with 10 MESSAGE credits each, 3 holds of 3 at once on each: all 36 fit.
+      const holds = await Promise.all(
+        accounts.flatMap((accountId) =>
+          [1, 2, 3].map(() =>
+            credits.reserve(accountId, [{ type: CreditType.MESSAGE, amount: 3 }]).then((held) => ({ accountId, held })),
+          ),
+        ),
+      );
+      batches.mockClear();
+      // Two batches take the free slots; what arrives meanwhile leaves together, the bad capture among it.
+      const settled = await Promise.allSettled([
+        ...holds.map(({ accountId, held }) => credits.capture(accountId, held.id)),
+        credits.capture(accounts[0], 'not-a-hold-id'),
+      ]);
+      expect(settled.slice(0, -1).every((outcome) => outcome.status === 'fulfilled')).toBe(true);
+      expect(settled.at(-1)).toMatchObject({ status: 'rejected' });
+      const sizes = batches.mock.calls.map(([operations]) => operations.length);
+      expect(Math.max(...sizes)).toBeGreaterThan(1);
+      expect(batches.mock.calls.some(([operations]) => operations.length > 1 && operations.some((o) => o.hold === 'not-a-hold-id'))).toBe(true);
+    } finally {
+      batches.mockRestore();
+    }
+    for (const accountId of accounts) {
+      expect(await pool(accountId, 'MESSAGE')).toEqual({ balance: 1, held: 0 });
+      const [{ n }] = await t.dataSource.query(
+        `SELECT count(*)::int AS n FROM credit_holds WHERE account_id = $1 AND status = 'CAPTURED'`,
+        [accountId],
+      );
+      expect(n).toBe(3);
+    }
+  });
 });

@@ -176,19 +176,19 @@ export class AppConfig {
   @Max(120_000)
   SHUTDOWN_GRACE_MS = 10_000;
 
-  /** Most consumptions settled together in one transaction (1: no coalescing). */
+  /** Most ledger operations (consumptions; guarded holds and captures) settled in one transaction (1: none). */
   @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(1000)
-  CONSUME_BATCH_SIZE = 200;
+  LEDGER_BATCH_SIZE = 200;
 
-  /** Most consumption batches in flight at once per instance. */
+  /** Most batches of each kind in flight at once per instance. */
   @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(100)
-  CONSUME_BATCH_CONCURRENCY = 2;
+  LEDGER_BATCH_CONCURRENCY = 2;
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';

@@ -60,10 +60,8 @@ export class CreditsInterceptor implements NestInterceptor {
     }));
 
     const operation = this.operationName(context);
-    const hold = await this.credits.reserve(account.id, charges, {
-      idempotencyKey: this.idempotencyKey(request, operation),
-      description: operation,
-    });
+    const idempotencyKey = this.idempotencyKey(request, operation);
+    const hold = await this.credits.reserve(account.id, charges, { idempotencyKey, description: operation });
     if (hold.replayed) {
       if (hold.status === 'CAPTURED') return of(hold.result ?? null);
       throw new CreditsException(
@@ -98,7 +96,8 @@ export class CreditsInterceptor implements NestInterceptor {
               return result;
             }
             try {
-              await this.credits.capture(account.id, hold.id, call.reported, result);
+              // The answer is kept for replays, which only a keyed request can have.
+              await this.credits.capture(account.id, hold.id, call.reported, idempotencyKey ? result : undefined);
             } finally {
               this.openHolds.remove(hold.id);
             }

@@ -3,7 +3,7 @@ import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccountsService } from './accounts.service';
 import { BalancesService } from './balances.service';
-import { ConsumeCoalescer } from './consume-coalescer';
+import { LedgerBatches } from './group-commit';
 import { CreditsInterceptor } from './credits.interceptor';
 import { CreditsResolver } from './credits.resolver';
 import { CreditsService } from './credits.service';
@@ -30,7 +30,7 @@ import { ReconciliationService } from './reconciliation.service';
   ],
   providers: [
     Ledger,
-    ConsumeCoalescer,
+    LedgerBatches,
     AccountsService,
     BalancesService,
     CreditsService,

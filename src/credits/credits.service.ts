@@ -9,8 +9,8 @@ import { MetricsService } from '../observability/metrics.service';
 import { inTransaction, pgErrorCode } from '../database/transaction';
 import { AccountsService } from './accounts.service';
 import { CREDIT_TYPE_NOUN, CreditType, GRANT_PRIORITY, GrantKind, MAX_CREDIT_AMOUNT } from './credit-type.enum';
-import { ConsumeCoalescer } from './consume-coalescer';
 import { CreditsErrorCode, CreditsException } from './credits.exception';
+import { LedgerBatches } from './group-commit';
 import { HoldStatus } from './entities/credit-hold.entity';
 import {
   ChargeLine,
@@ -125,7 +125,7 @@ export class CreditsService {
     private readonly clock: Clock,
     private readonly events: EventEmitter2,
     private readonly metrics: MetricsService,
-    private readonly coalescer: ConsumeCoalescer,
+    private readonly batches: LedgerBatches,
     @Inject(AppConfig) private readonly config: AppConfig,
   ) {
     this.links = appLinks(config);
@@ -183,8 +183,9 @@ export class CreditsService {
       if (amount === undefined) continue;
       if (!Number.isSafeInteger(amount) || amount < 0) throw invalid(`The actual ${type} amount must be 0 or more.`);
     }
-    const outcome = await this.withRetry(() => this.ledger.capture(undefined, accountId, holdId, actuals, this.clock.now(), result),
-    );
+    const outcome = Object.values(actuals).every((amount) => amount === undefined)
+      ? await this.batches.capture(accountId, holdId, result === undefined ? null : JSON.stringify(result))
+      : await this.withRetry(() => this.ledger.capture(undefined, accountId, holdId, actuals, this.clock.now(), result));
     if (outcome.status !== 'OK') throw this.settleFailure(outcome, holdId);
     if (!outcome.replayed) {
       for (const line of outcome.charges ?? []) this.metrics.creditsConsumed.inc({ type: line.type }, line.amount);
@@ -211,7 +212,7 @@ export class CreditsService {
     let outcome: ChargeOutcome | null = null;
     if (line.type !== CreditType.PROJECT) {
       const key = options.idempotencyKey ?? null;
-      outcome = await this.coalescer.consume({
+      outcome = await this.batches.consume({
         account: accountId,
         type: line.type,
         amount: line.amount,
@@ -372,10 +373,10 @@ export class CreditsService {
     };
     return this.withRetry(async () => {
       const now = this.clock.now();
-      let outcome = await this.ledger.charge(undefined, { ...request, now });
+      let outcome = await this.chargeOnce(request, now);
       if (outcome.status === 'NO_ACCOUNT') {
         await this.accounts.ensure(accountId);
-        outcome = await this.ledger.charge(undefined, { ...request, now });
+        outcome = await this.chargeOnce(request, now);
       }
       if (outcome.status === 'RENEW') {
         outcome = await inTransaction(this.dataSource, async (manager) => {
@@ -387,6 +388,21 @@ export class CreditsService {
       this.count(mode, outcome);
       return outcome;
     });
+  }
+
+  /** One attempt outside a transaction; a guarded request's usual hold shares a commit with others. */
+  private chargeOnce(request: Omit<Parameters<Ledger['charge']>[1], 'now'>, now: Date): Promise<ChargeOutcome> {
+    const [line, ...more] = request.lines;
+    if (request.mode === 'HOLD' && !request.idempotencyKey && more.length === 0 && line.type !== CreditType.PROJECT) {
+      return this.batches.hold({
+        account: request.accountId,
+        type: line.type,
+        amount: line.amount,
+        walletRate: line.walletRate,
+        description: request.description,
+      });
+    }
+    return this.ledger.charge(undefined, { ...request, now });
   }
 
   private count(mode: 'HOLD' | 'CONSUME', outcome: ChargeOutcome): void {

@@ -73,6 +73,18 @@ export interface BatchedConsume {
   description: string | null;
 }
 
+/** One operation of a guard batch: the whole capture of `hold`, or, when `hold` is null, a hold of `amount` `type`. */
+export interface GuardOperation {
+  account: string;
+  hold: string | null;
+  type: CreditType | null;
+  amount: number | null;
+  walletRate: number | null;
+  description: string | null;
+  /** A capture's serialised answer of the guarded operation, kept for replays of its idempotency key. */
+  result: string | null;
+}
+
 export interface GrantRequest {
   accountId: string;
   pool: Exclude<CreditPool, 'PROJECT'>;
@@ -174,6 +186,28 @@ export class Ledger {
         requests.map((request) => request.hash),
         requests.map((request) => request.description),
         now,
+      ],
+    );
+  }
+
+  /**
+   * Guarded requests' keyless holds and whole captures in one transaction; one answer per operation, in order,
+   * each exactly what credits_hold or credits_capture_whole answers alone.
+   */
+  guardBatch(operations: GuardOperation[], now: Date, holdTtlSeconds: number): Promise<Array<ChargeOutcome | SettleOutcome>> {
+    return this.call(
+      undefined,
+      'SELECT credits_guard_batch($1::text[], $2::uuid[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::jsonb[], $8, $9) AS result',
+      [
+        operations.map((operation) => operation.account),
+        operations.map((operation) => operation.hold),
+        operations.map((operation) => operation.type),
+        operations.map((operation) => operation.amount),
+        operations.map((operation) => operation.walletRate),
+        operations.map((operation) => operation.description),
+        operations.map((operation) => operation.result),
+        now,
+        holdTtlSeconds,
       ],
     );
   }

@@ -5,6 +5,7 @@ import { Projects1795258800300 } from '../../migrations/1795258800300-Projects';
 import { Billing1795258800400 } from '../../migrations/1795258800400-Billing';
 import { ConsumeBatch1795258800500 } from '../../migrations/1795258800500-ConsumeBatch';
 import { LeanerHotPath1795258800600 } from '../../migrations/1795258800600-LeanerHotPath';
+import { GuardBatch1795258800700 } from '../../migrations/1795258800700-GuardBatch';
 
 /** Every migration, in order. Listed explicitly so compiled and test runs load the same set. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   Billing1795258800400,
   ConsumeBatch1795258800500,
   LeanerHotPath1795258800600,
+  GuardBatch1795258800700,
 ];

@@ -1,0 +1,132 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
+import { pgErrorCode } from '../database/transaction';
+import { BatchedConsume, ChargeOutcome, GuardOperation, Ledger, SettleOutcome } from './ledger';
+
+interface Waiting<R, O> {
+  request: R;
+  resolve: (outcome: O) => void;
+  reject: (error: unknown) => void;
+}
+
+const RETRYABLE = new Set(['23505', '40001', '40P01']);
+
+/**
+ * Group commit over one batch function of the ledger. A request for an account with nothing in flight goes out at
+ * once (alone, or with whatever else is waiting); requests arriving while their account's batch is in flight wait
+ * and leave together in the next one, up to `batchSize`. Busy accounts thus pay one transaction per batch instead
+ * of one per request, and an idle one pays no extra latency. Each request still gets its own answer.
+ * At most `concurrency` batches run at once; an account is never in two of them, and each batch takes its
+ * accounts in order (the lock order that keeps concurrent batches from deadlocking).
+ */
+export class GroupCommit<R extends { account: string }, O> {
+  private readonly waiting = new Map<string, Array<Waiting<R, O>>>();
+  private readonly busy = new Set<string>();
+  private running = 0;
+
+  constructor(
+    private readonly settleBatch: (requests: R[]) => Promise<O[]>,
+    private readonly batchSize: number,
+    private readonly concurrency: number,
+  ) {}
+
+  submit(request: R): Promise<O> {
+    return new Promise((resolve, reject) => {
+      const queue = this.waiting.get(request.account);
+      if (queue) queue.push({ request, resolve, reject });
+      else this.waiting.set(request.account, [{ request, resolve, reject }]);
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.running < this.concurrency) {
+      const batch: Array<Waiting<R, O>> = [];
+      for (const [account, queue] of this.waiting) {
+        if (this.busy.has(account)) continue;
+        const room = this.batchSize - batch.length;
+        if (room <= 0) break;
+        const taken = queue.splice(0, room);
+        if (queue.length === 0) this.waiting.delete(account);
+        batch.push(...taken);
+        this.busy.add(account);
+      }
+      if (batch.length === 0) return;
+      this.running++;
+      void this.settle(batch).finally(() => {
+        for (const item of batch) this.busy.delete(item.request.account);
+        this.running--;
+        this.pump();
+      });
+    }
+  }
+
+  private async settle(batch: Array<Waiting<R, O>>): Promise<void> {
+    // Stable: one account's requests keep their order of arrival.
+    batch.sort((a, b) => (a.request.account < b.request.account ? -1 : a.request.account > b.request.account ? 1 : 0));
+    try {
+      const outcomes = await this.attempt(batch.map((item) => item.request));
+      batch.forEach((item, index) => item.resolve(outcomes[index]));
+    } catch (error) {
+      if (batch.length === 1) {
+        batch[0].reject(error);
+        return;
+      }
+      // One bad request must not fail the others: settle them one by one.
+      for (const item of batch) {
+        await this.attempt([item.request]).then(([outcome]) => item.resolve(outcome), item.reject);
+      }
+    }
+  }
+
+  private async attempt(requests: R[]): Promise<O[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.settleBatch(requests);
+      } catch (error) {
+        const code = pgErrorCode(error);
+        if (!code || !RETRYABLE.has(code) || attempt >= 4) throw error;
+      }
+    }
+  }
+}
+
+/**
+ * The ledger's group commits: one-step consumptions in one stream, and the holds and whole captures of guarded
+ * requests in another (a hold and a capture of different requests share a transaction). Sizes and concurrency come
+ * from LEDGER_BATCH_SIZE and LEDGER_BATCH_CONCURRENCY.
+ */
+@Injectable()
+export class LedgerBatches {
+  private readonly consumption: GroupCommit<BatchedConsume, ChargeOutcome>;
+  private readonly guard: GroupCommit<GuardOperation, ChargeOutcome | SettleOutcome>;
+
+  constructor(ledger: Ledger, clock: Clock, @Inject(AppConfig) config: AppConfig) {
+    const size = config.LEDGER_BATCH_SIZE;
+    // Both streams together leave at least one connection of the pool to everything else.
+    const concurrency = Math.max(1, Math.min(config.LEDGER_BATCH_CONCURRENCY, Math.floor((config.DATABASE_POOL_SIZE - 1) / 2)));
+    this.consumption = new GroupCommit((requests) => ledger.consumeBatch(requests, clock.now()), size, concurrency);
+    this.guard = new GroupCommit(
+      (operations) => ledger.guardBatch(operations, clock.now(), config.HOLD_TTL_SECONDS),
+      size,
+      concurrency,
+    );
+  }
+
+  /** A MESSAGE or INTEGRATION consumption; answered like credits_charge. */
+  consume(request: BatchedConsume): Promise<ChargeOutcome> {
+    return this.consumption.submit(request);
+  }
+
+  /** A guarded request's hold of one MESSAGE or INTEGRATION amount, without an idempotency key. */
+  hold(request: Pick<BatchedConsume, 'account' | 'type' | 'amount' | 'walletRate' | 'description'>): Promise<ChargeOutcome> {
+    return this.guard.submit({ ...request, hold: null, result: null }) as Promise<ChargeOutcome>;
+  }
+
+  /** Captures a hold whole (nothing reported lower); `result` is kept for replays of its idempotency key. */
+  capture(account: string, hold: string, result: string | null): Promise<SettleOutcome> {
+    const operation = { account, hold, type: null, amount: null, walletRate: null, description: null, result };
+    return this.guard.submit(operation) as Promise<SettleOutcome>;
+  }
+}
