@@ -6,7 +6,7 @@ import { AppLinks, appLinks } from '../common/app-links';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../observability/metrics.service';
-import { inTransaction, pgErrorCode } from '../database/transaction';
+import { inTransaction, retryLedgerCall } from '../database/transaction';
 import { AccountsService } from './accounts.service';
 import { CREDIT_TYPE_NOUN, CreditType, GRANT_PRIORITY, GrantKind, MAX_CREDIT_AMOUNT } from './credit-type.enum';
 import { CreditsErrorCode, CreditsException } from './credits.exception';
@@ -17,6 +17,7 @@ import {
   ChargeLineResult,
   ChargeOutcome,
   GrantOutcome,
+  leanHoldLine,
   Ledger,
   RecordedAlert,
   Refusal,
@@ -69,7 +70,6 @@ export interface WalletGrant {
 
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 export const MAX_DESCRIPTION_LENGTH = 500;
-const RETRYABLE_CODES = new Set(['23505', '40001', '40P01']);
 
 function invalid(message: string, field?: string): CreditsException {
   return new CreditsException(CreditsErrorCode.INVALID_CHARGE, message, field ? { field } : {});
@@ -156,7 +156,7 @@ export class CreditsService {
       // give it back and let this retry reserve afresh instead of waiting for the sweeper.
       const staleHold = outcome.holdId!;
       if (new Date(outcome.expiresAt) <= this.clock.now()) {
-        await this.withRetry(() => this.ledger.release(undefined, accountId, staleHold, 'EXPIRED', this.clock.now()));
+        await retryLedgerCall(() => this.ledger.release(undefined, accountId, staleHold, 'EXPIRED', this.clock.now()));
         outcome = await this.charge(accountId, 'HOLD', lines, options);
       }
     }
@@ -185,7 +185,7 @@ export class CreditsService {
     }
     const outcome = Object.values(actuals).every((amount) => amount === undefined)
       ? await this.batches.capture(accountId, holdId, result === undefined ? null : JSON.stringify(result))
-      : await this.withRetry(() => this.ledger.capture(undefined, accountId, holdId, actuals, this.clock.now(), result));
+      : await retryLedgerCall(() => this.ledger.capture(undefined, accountId, holdId, actuals, this.clock.now(), result));
     if (outcome.status !== 'OK') throw this.settleFailure(outcome, holdId);
     if (!outcome.replayed) {
       for (const line of outcome.charges ?? []) this.metrics.creditsConsumed.inc({ type: line.type }, line.amount);
@@ -195,7 +195,7 @@ export class CreditsService {
 
   /** Gives a pending hold back whole. Releasing a settled hold changes nothing. */
   async release(accountId: string, holdId: string): Promise<void> {
-    const outcome = await this.withRetry(() =>
+    const outcome = await retryLedgerCall(() =>
       this.ledger.release(undefined, accountId, holdId, 'RELEASED', this.clock.now()),
     );
     if (outcome.status === 'NOT_FOUND') throw this.settleFailure(outcome, holdId);
@@ -277,7 +277,7 @@ export class CreditsService {
         reference: request.reference ?? null,
         now: this.clock.now(),
       });
-    return manager ? run() : this.withRetry(run);
+    return manager ? run() : retryLedgerCall(run);
   }
 
   /**
@@ -371,7 +371,7 @@ export class CreditsService {
       requestHash: key ? requestHash(accountId, mode, lines) : null,
       description: options.description ?? null,
     };
-    return this.withRetry(async () => {
+    return retryLedgerCall(async () => {
       const now = this.clock.now();
       let outcome = await this.chargeOnce(request, now);
       if (outcome.status === 'NO_ACCOUNT') {
@@ -392,8 +392,8 @@ export class CreditsService {
 
   /** One attempt outside a transaction; a guarded request's usual hold shares a commit with others. */
   private chargeOnce(request: Omit<Parameters<Ledger['charge']>[1], 'now'>, now: Date): Promise<ChargeOutcome> {
-    const [line, ...more] = request.lines;
-    if (request.mode === 'HOLD' && !request.idempotencyKey && more.length === 0 && line.type !== CreditType.PROJECT) {
+    const line = leanHoldLine(request);
+    if (line && !request.idempotencyKey) {
       return this.batches.hold({
         account: request.accountId,
         type: line.type,
@@ -419,22 +419,6 @@ export class CreditsService {
         UsageAlertEvent.NAME,
         new UsageAlertEvent(accountId, alert.creditType, alert.threshold, alert.used, alert.limit, new Date(alert.periodStart)),
       );
-    }
-  }
-
-  /**
-   * Two requests with one idempotency key but different charges lock different pools and may both try to insert
-   * the key; the loser's unique violation is retried and then sees the winner's row. Deadlocks cannot arise
-   * from the fixed lock order, but a retry costs nothing if an operator's manual SQL causes one.
-   */
-  private async withRetry<T>(work: () => Promise<T>, attempts = 4): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await work();
-      } catch (error) {
-        const code = pgErrorCode(error);
-        if (!code || !RETRYABLE_CODES.has(code) || attempt >= attempts) throw error;
-      }
     }
   }
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import { pgErrorCode } from '../database/transaction';
+import { retryLedgerCall } from '../database/transaction';
 import { BatchedConsume, ChargeOutcome, GuardOperation, Ledger, SettleOutcome } from './ledger';
 
 interface Waiting<R, O> {
@@ -9,8 +9,6 @@ interface Waiting<R, O> {
   resolve: (outcome: O) => void;
   reject: (error: unknown) => void;
 }
-
-const RETRYABLE = new Set(['23505', '40001', '40P01']);
 
 /**
  * Group commit over one batch function of the ledger. A request for an account with nothing in flight goes out at
@@ -80,15 +78,8 @@ export class GroupCommit<R extends { account: string }, O> {
     }
   }
 
-  private async attempt(requests: R[]): Promise<O[]> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.settleBatch(requests);
-      } catch (error) {
-        const code = pgErrorCode(error);
-        if (!code || !RETRYABLE.has(code) || attempt >= 4) throw error;
-      }
-    }
+  private attempt(requests: R[]): Promise<O[]> {
+    return retryLedgerCall(() => this.settleBatch(requests));
   }
 }
 

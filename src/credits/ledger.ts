@@ -73,6 +73,12 @@ export interface BatchedConsume {
   description: string | null;
 }
 
+/** A guarded operation's usual hold, one MESSAGE or INTEGRATION amount: its line, or null for any other charge. */
+export function leanHoldLine(request: { mode: 'HOLD' | 'CONSUME'; lines: ChargeLine[] }): ChargeLine | null {
+  const [line, ...more] = request.lines;
+  return request.mode === 'HOLD' && more.length === 0 && line.type !== CreditType.PROJECT ? line : null;
+}
+
 /** One operation of a guard batch: the whole capture of `hold`, or, when `hold` is null, a hold of `amount` `type`. */
 export interface GuardOperation {
   account: string;
@@ -145,8 +151,8 @@ export class Ledger {
       description: string | null;
     },
   ): Promise<ChargeOutcome> {
-    const [line, ...more] = request.lines;
-    if (request.mode === 'HOLD' && more.length === 0 && line.type !== CreditType.PROJECT) {
+    const line = leanHoldLine(request);
+    if (line) {
       // A guarded operation's usual hold, through the function made for it.
       return this.call(manager, 'SELECT credits_hold($1, $2, $3, $4, $5, $6, $7, $8, $9) AS result', [
         request.accountId,
@@ -212,6 +218,7 @@ export class Ledger {
     );
   }
 
+  /** Settles a hold with reported actual amounts (whole captures go through guardBatch). */
   capture(
     manager: EntityManager | undefined,
     accountId: string,
@@ -221,14 +228,6 @@ export class Ledger {
     result?: unknown,
   ): Promise<SettleOutcome> {
     const serialisedResult = result === undefined ? null : JSON.stringify(result);
-    if (Object.values(actuals).every((amount) => amount === undefined)) {
-      return this.call(manager, 'SELECT credits_capture_whole($1, $2, $3, $4::jsonb) AS result', [
-        accountId,
-        holdId,
-        now,
-        serialisedResult,
-      ]);
-    }
     return this.call(manager, 'SELECT credits_capture($1, $2, $3::jsonb, $4, $5::jsonb) AS result', [
       accountId,
       holdId,

@@ -26,3 +26,22 @@ export async function inTransaction<T>(
     }
   }
 }
+
+const LEDGER_RETRYABLE = new Set(['23505', '40001', '40P01']);
+
+/**
+ * Runs one ledger call again when it lost a race a retry resolves. Two requests with one idempotency key but
+ * different charges lock different pools and may both try to insert the key; the loser's unique violation is
+ * retried and then sees the winner's row. Deadlocks cannot arise from the ledger's fixed lock order, but a retry
+ * costs nothing if an operator's manual SQL causes one.
+ */
+export async function retryLedgerCall<T>(work: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      const code = pgErrorCode(error);
+      if (!code || !LEDGER_RETRYABLE.has(code) || attempt >= attempts) throw error;
+    }
+  }
+}
