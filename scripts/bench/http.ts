@@ -116,3 +116,50 @@ export async function runHttp(
     errors: result.errors,
   };
 }
+
+export interface HttpComparison {
+  unguarded: HttpMeasurement;
+  guarded: HttpMeasurement;
+  /** Median over the rounds of the guarded mean latency against the unguarded one of the same round, in percent. */
+  addedPercent: number;
+  roundsPercent: number[];
+  failures: number;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+function medianOf(runs: HttpMeasurement[]): HttpMeasurement {
+  const of = (field: keyof HttpMeasurement) => median(runs.map((run) => run[field]));
+  return { perSecond: of('perSecond'), meanMs: of('meanMs'), p50Ms: of('p50Ms'), p99Ms: of('p99Ms'), non2xx: 0, errors: 0 };
+}
+
+/**
+ * The guarded resolver against the unguarded one in `rounds` rounds, taking turns which goes first, so that a slow
+ * stretch of the shared machine weighs on both alike.
+ */
+export async function compareHttp(
+  server: BenchServer,
+  connections: number,
+  seconds: number,
+  rounds: number,
+): Promise<HttpComparison> {
+  const unguarded: HttpMeasurement[] = [];
+  const guarded: HttpMeasurement[] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const isGuarded of round % 2 ? [true, false] : [false, true]) {
+      (isGuarded ? guarded : unguarded).push(await runHttp(server, connections, seconds, isGuarded));
+    }
+  }
+  const roundsPercent = unguarded.map((plain, round) => ((guarded[round].meanMs - plain.meanMs) / plain.meanMs) * 100);
+  return {
+    unguarded: medianOf(unguarded),
+    guarded: medianOf(guarded),
+    addedPercent: median(roundsPercent),
+    roundsPercent,
+    failures: [...unguarded, ...guarded].reduce((sum, run) => sum + run.non2xx + run.errors, 0),
+  };
+}

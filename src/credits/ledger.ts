@@ -115,6 +115,18 @@ export interface GrantOutcome {
   amount: number;
 }
 
+const statementNames = new Map<string, string>();
+
+/** The name under which a connection keeps a ledger statement prepared: one per distinct text. */
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (!name) {
+    name = `ledger_${statementNames.size + 1}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+}
+
 /**
  * The typed face of the ledger's database functions (see the LedgerFunctions migration). Every credit movement
  * goes through here; callers pass the EntityManager of their transaction, or none for a single-statement call.
@@ -129,8 +141,9 @@ export class Ledger {
       return rows[0].result;
     }
     // A single statement outside a transaction goes straight to the driver's pool: this is every charge's path,
-    // and a query runner per call costs more than the call itself.
-    const { rows } = await this.pool.query<{ result: T }>(sql, parameters);
+    // and a query runner per call costs more than the call itself. Each connection parses and plans the statement
+    // once and then only binds and runs it.
+    const { rows } = await this.pool.query<{ result: T }>({ name: statementName(sql), text: sql, values: parameters });
     return rows[0].result;
   }
 
