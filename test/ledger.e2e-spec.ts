@@ -241,6 +241,37 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
     );
   });
 
+  it('refuses values outside the ledger sets in the database itself, changing nothing', async () => {
+    const accountId = await newAccount();
+    const rowsBefore = await ledgerRows(accountId);
+    const attempts: Array<[string, unknown[], RegExp]> = [
+      [`UPDATE credit_balances SET pool = 'GOLD' WHERE account_id = $1 AND pool = 'MESSAGE'`, [accountId], /ledger_pool/],
+      [`UPDATE credit_grants SET kind = 'GIFT' WHERE account_id = $1`, [accountId], /grant_kind/],
+      [`UPDATE credit_grants SET pool = 'PROJECT' WHERE account_id = $1`, [accountId], /grant_pool/],
+      [
+        `INSERT INTO credit_transactions (account_id, kind, pool, amount, balance_after) VALUES ($1, 'GIFT', 'MESSAGE', 1, 1)`,
+        [accountId],
+        /ledger_kind/,
+      ],
+      [
+        `INSERT INTO credit_usage (account_id, credit_type, amount, from_allowance, from_wallet, remaining_after)
+         VALUES ($1, 'WALLET', 1, 1, 0, 0)`,
+        [accountId],
+        /credit_type/,
+      ],
+    ];
+    for (const [sql, parameters, domain] of attempts) {
+      await expect(t.dataSource.query(sql, parameters)).rejects.toThrow(domain);
+    }
+    const hold = await credits.reserve(accountId, [{ type: CreditType.MESSAGE, amount: 1 }]);
+    await expect(t.dataSource.query(`UPDATE credit_holds SET status = 'DONE' WHERE id = $1`, [hold.id])).rejects.toThrow(
+      /hold_status/,
+    );
+    await credits.release(accountId, hold.id);
+    expect(await pool(accountId, 'MESSAGE')).toEqual({ balance: 10, held: 0 });
+    expect(await ledgerRows(accountId)).toBe(rowsBefore + 2);
+  });
+
   it('renews an account whose period ended in the same transaction as the charge that finds it', async () => {
     const accountId = await newAccount();
     await credits.consume(accountId, { type: CreditType.MESSAGE, amount: 6 });

@@ -6,6 +6,7 @@ import { Billing1795258800400 } from '../../migrations/1795258800400-Billing';
 import { ConsumeBatch1795258800500 } from '../../migrations/1795258800500-ConsumeBatch';
 import { LeanerHotPath1795258800600 } from '../../migrations/1795258800600-LeanerHotPath';
 import { GuardBatch1795258800700 } from '../../migrations/1795258800700-GuardBatch';
+import { LedgerDomains1795258800800 } from '../../migrations/1795258800800-LedgerDomains';
 
 /** Every migration, in order. Listed explicitly so compiled and test runs load the same set. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   ConsumeBatch1795258800500,
   LeanerHotPath1795258800600,
   GuardBatch1795258800700,
+  LedgerDomains1795258800800,
 ];
