@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Role } from '../../src/auth/role.enum';
 import { signToken } from '../../src/auth/token.service';
 import { freePort } from '../../src/database/free-port';
+import { quantile } from './measure';
 
 const SECRET = 'benchmark-secret-benchmark-secret-0123456789';
 export const HTTP_ACCOUNTS = 50;
@@ -126,11 +127,7 @@ export interface HttpComparison {
   failures: number;
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
+const median = (values: number[]) => quantile([...values].sort((a, b) => a - b), 0.5);
 
 function medianOf(runs: HttpMeasurement[]): HttpMeasurement {
   const of = (field: keyof HttpMeasurement) => median(runs.map((run) => run[field]));
