@@ -241,7 +241,7 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
     );
   });
 
-  it('refuses values outside the ledger sets in the database itself, changing nothing', async () => {
+  it('refuses values outside the ledger sets and negative quantities in the database itself, changing nothing', async () => {
     const accountId = await newAccount();
     const rowsBefore = await ledgerRows(accountId);
     const attempts: Array<[string, unknown[], RegExp]> = [
@@ -258,6 +258,22 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
          VALUES ($1, 'WALLET', 1, 1, 0, 0)`,
         [accountId],
         /credit_type/,
+      ],
+      // Quantities: never negative, amounts never zero, a grant never holding more than it was granted.
+      [`UPDATE credit_balances SET balance = -1 WHERE account_id = $1 AND pool = 'MESSAGE'`, [accountId], /credit_quantity/],
+      [`UPDATE credit_balances SET held = -1 WHERE account_id = $1 AND pool = 'MESSAGE'`, [accountId], /credit_quantity/],
+      [`UPDATE credit_grants SET remaining = amount + 1 WHERE account_id = $1`, [accountId], /credit_grants_remaining_check/],
+      [`UPDATE credit_grants SET amount = 0 WHERE account_id = $1`, [accountId], /credit_positive/],
+      [
+        `INSERT INTO credit_transactions (account_id, kind, pool, amount, balance_after) VALUES ($1, 'ADJUST', 'MESSAGE', 0, 1)`,
+        [accountId],
+        /credit_delta/,
+      ],
+      [
+        `INSERT INTO credit_usage (account_id, credit_type, amount, from_allowance, from_wallet, remaining_after)
+         VALUES ($1, 'MESSAGE', 1, 1, -1, 0)`,
+        [accountId],
+        /credit_quantity/,
       ],
     ];
     for (const [sql, parameters, domain] of attempts) {
@@ -291,29 +307,39 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
 
   it('holds and captures through the lean functions exactly as through the general ones', async () => {
     // Twin accounts take the same steps, one through credits_charge / credits_capture, the other through
-    // credits_hold / credits_capture_whole: every answer and every row must match.
+    // credits_hold / credits_capture_whole: every answer and every row must match, on the lean path and on the
+    // cases it hands over (a key, a pool paid by two grants, a lapsed grant).
     const [general, lean] = [await newAccount(), await newAccount()];
+    const now = t.clock.now();
+    const later = new Date(now.getTime() + 2 * 3_600_000);
     for (const accountId of [general, lean]) {
       await credits.grantWallet({ accountId, amount: 7, kind: 'PROMO', sourceKey: `twin:${accountId}` });
+      await credits.grantWallet({ accountId, amount: 4, kind: 'PURCHASE', sourceKey: `twin-purchase:${accountId}` });
+      await credits.grantWallet({
+        accountId,
+        amount: 5,
+        kind: 'PROMO',
+        sourceKey: `twin-expiring:${accountId}`,
+        expiresAt: new Date(now.getTime() + 3_600_000),
+      });
     }
-    const now = t.clock.now();
-    const hold = (accountId: string, type: string, amount: number, key: string | null, viaLean: boolean) =>
+    const hold = (accountId: string, type: string, amount: number, key: string | null, at: Date, viaLean: boolean) =>
       t.dataSource
         .query(
           viaLean
             ? `SELECT credits_hold($1, $2, $3, 1, $4, 300, $5, $6, 'twin') AS r`
             : `SELECT credits_charge($1, 'HOLD', jsonb_build_array(jsonb_build_object('type', $2::text, 'amount', $3::bigint,
                  'walletRate', 1)), $4, 300, $5, $6, 'twin') AS r`,
-          [accountId, type, amount, now, key, key && `hash:${type}:${amount}`],
+          [accountId, type, amount, at, key, key && `hash:${type}:${amount}`],
         )
         .then(([row]) => row.r);
-    const capture = (accountId: string, holdId: string, viaLean: boolean) =>
+    const capture = (accountId: string, holdId: string, at: Date, viaLean: boolean) =>
       t.dataSource
         .query(
           viaLean
             ? `SELECT credits_capture_whole($1, $2, $3, '{"ok": true}') AS r`
             : `SELECT credits_capture($1, $2, '{}', $3, '{"ok": true}') AS r`,
-          [accountId, holdId, now],
+          [accountId, holdId, at],
         )
         .then(([row]) => row.r);
     // The twins' periods start a few milliseconds apart; everything else must be equal.
@@ -323,21 +349,26 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
       alerts: outcome.alerts?.map(({ periodStart, ...alert }) => ({ ...alert, periodStart: typeof periodStart })),
     });
 
-    const steps: Array<[string, number, string | null]> = [
-      ['MESSAGE', 7, null], // allowance only, crossing 80 %
-      ['MESSAGE', 5, 'k1'], // the rest of the allowance, then the wallet; crosses 100 %
-      ['MESSAGE', 5, 'k1'], // replay of a pending key
-      ['INTEGRATION', 2, null],
-      ['MESSAGE', 9, null], // refused: more than the wallet has left
-      ['MESSAGE', 5, null], // the wallet only, to its last credit
+    // The wallet spends the expiring promotion first, then the other promotion, then the purchase.
+    const steps: Array<[string, number, string | null, Date]> = [
+      ['MESSAGE', 7, null, now], // allowance only, crossing 80 %
+      ['MESSAGE', 4, null, now], // the rest of the allowance, then the wallet; crosses 100 %
+      ['MESSAGE', 1, null, now], // the wallet only
+      ['MESSAGE', 2, 'k1', now], // a key
+      ['MESSAGE', 2, 'k1', now], // replay of a pending key
+      ['INTEGRATION', 2, null, now],
+      ['MESSAGE', 99, null, now], // refused: more than the wallet has left
+      ['MESSAGE', 1, null, later], // the expiring promotion has lapsed with a credit left
+      ['MESSAGE', 8, null, later], // two wallet grants pay
+      ['MESSAGE', 1, null, later], // the purchase, one credit left after
     ];
-    for (const [type, amount, key] of steps) {
-      const [a, b] = [await hold(general, type, amount, key, false), await hold(lean, type, amount, key, true)];
+    for (const [type, amount, key, at] of steps) {
+      const [a, b] = [await hold(general, type, amount, key, at, false), await hold(lean, type, amount, key, at, true)];
       expect(anonymous(b)).toEqual(anonymous(a));
       if (a.status === 'OK' && !a.replayed) {
-        expect(await capture(lean, b.holdId, true)).toEqual(await capture(general, a.holdId, false));
+        expect(await capture(lean, b.holdId, at, true)).toEqual(await capture(general, a.holdId, at, false));
         // Capturing twice is answered as a replay by both.
-        expect(await capture(lean, b.holdId, true)).toEqual(await capture(general, a.holdId, false));
+        expect(await capture(lean, b.holdId, at, true)).toEqual(await capture(general, a.holdId, at, false));
       }
     }
     const rows = (accountId: string) =>
@@ -363,7 +394,9 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
       );
     const [generalState] = await state(general);
     expect(generalState.alerts).toEqual([80, 100]);
-    expect(generalState.usage).toHaveLength(4);
+    expect(generalState.usage).toHaveLength(8);
+    expect(generalState.balances).toContainEqual({ pool: 'WALLET', balance: 1, held: 0 });
+    expect((await rows(general)).filter((row: { kind: string }) => row.kind === 'EXPIRE')).toHaveLength(1);
     expect((await state(lean))[0]).toEqual(generalState);
   });
 

@@ -211,9 +211,30 @@ export class Ledger {
 
   /**
    * Guarded requests' keyless holds and whole captures in one transaction; one answer per operation, in order,
-   * each exactly what credits_hold or credits_capture_whole answers alone.
+   * each exactly what credits_hold or credits_capture_whole answers alone. A batch of one calls that function
+   * directly.
    */
-  guardBatch(operations: GuardOperation[], now: Date, holdTtlSeconds: number): Promise<Array<ChargeOutcome | SettleOutcome>> {
+  async guardBatch(operations: GuardOperation[], now: Date, holdTtlSeconds: number): Promise<Array<ChargeOutcome | SettleOutcome>> {
+    if (operations.length === 1) {
+      const [operation] = operations;
+      const outcome = operation.hold
+        ? await this.call<SettleOutcome>(undefined, 'SELECT credits_capture_whole($1, $2, $3, $4::jsonb) AS result', [
+            operation.account,
+            operation.hold,
+            now,
+            operation.result,
+          ])
+        : await this.call<ChargeOutcome>(undefined, 'SELECT credits_hold($1, $2, $3, $4, $5, $6, NULL, NULL, $7) AS result', [
+            operation.account,
+            operation.type,
+            operation.amount,
+            operation.walletRate,
+            now,
+            holdTtlSeconds,
+            operation.description,
+          ]);
+      return [outcome];
+    }
     return this.call(
       undefined,
       'SELECT credits_guard_batch($1::text[], $2::uuid[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::jsonb[], $8, $9) AS result',

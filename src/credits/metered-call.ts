@@ -8,18 +8,20 @@ import { CreditType } from './credit-type.enum';
  * goes back at capture), and it can stop early when the client has gone (`signal`).
  */
 export class MeteredCall {
-  private readonly controller = new AbortController();
+  // Made when a handler first asks for the signal or the client leaves: most calls never need one.
+  private controller?: AbortController;
   private readonly actuals: Partial<Record<CreditType, number>> = {};
 
   constructor(readonly holdId: string) {}
 
   /** The client disconnected: the charge will be released, so expensive work may stop. */
   get signal(): AbortSignal {
+    this.controller ??= new AbortController();
     return this.controller.signal;
   }
 
   get aborted(): boolean {
-    return this.controller.signal.aborted;
+    return this.controller?.signal.aborted ?? false;
   }
 
   /** Charge only `amount` of `type` (at most what was reserved). */
@@ -32,6 +34,7 @@ export class MeteredCall {
   }
 
   abort(): void {
+    this.controller ??= new AbortController();
     this.controller.abort();
   }
 }

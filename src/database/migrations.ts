@@ -7,6 +7,7 @@ import { ConsumeBatch1795258800500 } from '../../migrations/1795258800500-Consum
 import { LeanerHotPath1795258800600 } from '../../migrations/1795258800600-LeanerHotPath';
 import { GuardBatch1795258800700 } from '../../migrations/1795258800700-GuardBatch';
 import { LedgerDomains1795258800800 } from '../../migrations/1795258800800-LedgerDomains';
+import { LeanGuard1795258800900 } from '../../migrations/1795258800900-LeanGuard';
 
 /** Every migration, in order. Listed explicitly so compiled and test runs load the same set. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   LeanerHotPath1795258800600,
   GuardBatch1795258800700,
   LedgerDomains1795258800800,
+  LeanGuard1795258800900,
 ];
