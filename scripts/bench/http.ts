@@ -78,14 +78,24 @@ export async function startBenchServer(databaseUrl: string): Promise<BenchServer
   };
 }
 
-/** autocannon against sendChatMessage (guarded) or its unguarded twin, spreading requests over the accounts. */
+/** The resolvers compared: sendChatMessage and its twins in the bench server (scripts/bench/server.ts). */
+export const RESOLVERS = {
+  unguarded: 'sendChatMessageUnguarded',
+  guarded: 'sendChatMessage',
+  bareDebitAfter: 'sendChatMessageBareDebitAfter',
+  bareDebitsAround: 'sendChatMessageBareDebitsAround',
+} as const;
+export type ResolverVariant = keyof typeof RESOLVERS;
+const VARIANTS = Object.keys(RESOLVERS) as ResolverVariant[];
+
+/** autocannon against one of the resolvers, spreading requests over the accounts. */
 export async function runHttp(
   server: BenchServer,
   connections: number,
   seconds: number,
-  guarded: boolean,
+  variant: ResolverVariant,
 ): Promise<HttpMeasurement> {
-  const field = guarded ? 'sendChatMessage' : 'sendChatMessageUnguarded';
+  const field = RESOLVERS[variant];
   let next = 0;
   const result = await autocannon({
     url: server.url,
@@ -119,11 +129,11 @@ export async function runHttp(
 }
 
 export interface HttpComparison {
-  unguarded: HttpMeasurement;
-  guarded: HttpMeasurement;
-  /** Median over the rounds of the guarded mean latency against the unguarded one of the same round, in percent. */
-  addedPercent: number;
-  roundsPercent: number[];
+  /** The median run of each resolver. */
+  runs: Record<ResolverVariant, HttpMeasurement>;
+  /** Per resolver, the median over the rounds of its mean latency against the unguarded one of the same round, in percent. */
+  addedPercent: Record<ResolverVariant, number>;
+  roundsPercent: Record<ResolverVariant, number[]>;
   failures: number;
 }
 
@@ -134,9 +144,12 @@ function medianOf(runs: HttpMeasurement[]): HttpMeasurement {
   return { perSecond: of('perSecond'), meanMs: of('meanMs'), p50Ms: of('p50Ms'), p99Ms: of('p99Ms'), non2xx: 0, errors: 0 };
 }
 
+const byVariant = <T>(value: (variant: ResolverVariant) => T) =>
+  Object.fromEntries(VARIANTS.map((variant) => [variant, value(variant)])) as Record<ResolverVariant, T>;
+
 /**
- * The guarded resolver against the unguarded one in `rounds` rounds, taking turns which goes first, so that a slow
- * stretch of the shared machine weighs on both alike.
+ * Every resolver in `rounds` rounds, each round starting with the next one in turn, so that a slow stretch of the
+ * shared machine weighs on all alike.
  */
 export async function compareHttp(
   server: BenchServer,
@@ -144,19 +157,22 @@ export async function compareHttp(
   seconds: number,
   rounds: number,
 ): Promise<HttpComparison> {
-  const unguarded: HttpMeasurement[] = [];
-  const guarded: HttpMeasurement[] = [];
+  const runs = byVariant<HttpMeasurement[]>(() => []);
   for (let round = 0; round < rounds; round++) {
-    for (const isGuarded of round % 2 ? [true, false] : [false, true]) {
-      (isGuarded ? guarded : unguarded).push(await runHttp(server, connections, seconds, isGuarded));
+    for (let turn = 0; turn < VARIANTS.length; turn++) {
+      const variant = VARIANTS[(round + turn) % VARIANTS.length];
+      runs[variant].push(await runHttp(server, connections, seconds, variant));
     }
   }
-  const roundsPercent = unguarded.map((plain, round) => ((guarded[round].meanMs - plain.meanMs) / plain.meanMs) * 100);
+  const roundsPercent = byVariant((variant) =>
+    runs.unguarded.map((plain, round) => ((runs[variant][round].meanMs - plain.meanMs) / plain.meanMs) * 100),
+  );
   return {
-    unguarded: medianOf(unguarded),
-    guarded: medianOf(guarded),
-    addedPercent: median(roundsPercent),
+    runs: byVariant((variant) => medianOf(runs[variant])),
+    addedPercent: byVariant((variant) => median(roundsPercent[variant])),
     roundsPercent,
-    failures: [...unguarded, ...guarded].reduce((sum, run) => sum + run.non2xx + run.errors, 0),
+    failures: Object.values(runs)
+      .flat()
+      .reduce((sum, run) => sum + run.non2xx + run.errors, 0),
   };
 }
