@@ -11,7 +11,9 @@
 import { Module, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Args, Mutation, Resolver } from '@nestjs/graphql';
+import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
@@ -70,9 +72,14 @@ class UnguardedTwinResolver {
     return message;
   }
 
-  /** Each HTTP bench account (`http-<n>`) debits its own baseline balance row. */
+  /**
+   * Each HTTP bench account (`http-<n>`) debits its own baseline balance row, through the driver's pool as a named
+   * statement, the way the ledger sends its calls (src/credits/ledger.ts).
+   */
   private async bareDebit(accountId: string): Promise<void> {
-    await this.dataSource.query(BARE_DEBIT, [1 + Number(accountId.slice(accountId.lastIndexOf('-') + 1))]);
+    const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
+    const row = 1 + Number(accountId.slice(accountId.lastIndexOf('-') + 1));
+    await pool.query({ name: 'bench_bare_debit', text: BARE_DEBIT, values: [row] });
   }
 }
 
