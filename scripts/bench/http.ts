@@ -5,6 +5,7 @@ import { Role } from '../../src/auth/role.enum';
 import { signToken } from '../../src/auth/token.service';
 import { freePort } from '../../src/database/free-port';
 import { quantile } from './measure';
+import { ResourceProbe, ResourceUse } from './resources';
 
 const SECRET = 'benchmark-secret-benchmark-secret-0123456789';
 export const HTTP_ACCOUNTS = 50;
@@ -16,10 +17,13 @@ export interface HttpMeasurement {
   p99Ms: number;
   non2xx: number;
   errors: number;
+  /** Per request, when the run had a probe. */
+  resources?: ResourceUse;
 }
 
 export interface BenchServer {
   url: string;
+  pid: number;
   targets: Array<{ token: string; projectId: string }>;
   stop(): Promise<void>;
 }
@@ -69,6 +73,7 @@ export async function startBenchServer(databaseUrl: string): Promise<BenchServer
   }
   return {
     url,
+    pid: child.pid!,
     targets,
     stop: async () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -94,9 +99,11 @@ export async function runHttp(
   connections: number,
   seconds: number,
   variant: ResolverVariant,
+  probe?: ResourceProbe,
 ): Promise<HttpMeasurement> {
   const field = RESOLVERS[variant];
   let next = 0;
+  const before = await probe?.sample();
   const result = await autocannon({
     url: server.url,
     connections,
@@ -118,6 +125,7 @@ export async function runHttp(
       },
     ],
   });
+  const after = await probe?.sample();
   return {
     perSecond: result.requests.average,
     meanMs: result.latency.average,
@@ -125,6 +133,7 @@ export async function runHttp(
     p99Ms: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors,
+    resources: probe && before && after ? probe.perRequest(before, after, result.requests.total) : undefined,
   };
 }
 
@@ -140,8 +149,16 @@ export interface HttpComparison {
 const median = (values: number[]) => quantile([...values].sort((a, b) => a - b), 0.5);
 
 function medianOf(runs: HttpMeasurement[]): HttpMeasurement {
-  const of = (field: keyof HttpMeasurement) => median(runs.map((run) => run[field]));
-  return { perSecond: of('perSecond'), meanMs: of('meanMs'), p50Ms: of('p50Ms'), p99Ms: of('p99Ms'), non2xx: 0, errors: 0 };
+  const of = (field: 'perSecond' | 'meanMs' | 'p50Ms' | 'p99Ms') => median(runs.map((run) => run[field]));
+  const resources = runs.every((run) => run.resources)
+    ? (Object.fromEntries(
+        (['serviceCpuMs', 'postgresCpuMs', 'writes', 'walBytes'] as const).map((field) => [
+          field,
+          median(runs.map((run) => run.resources![field])),
+        ]),
+      ) as unknown as ResourceUse)
+    : undefined;
+  return { perSecond: of('perSecond'), meanMs: of('meanMs'), p50Ms: of('p50Ms'), p99Ms: of('p99Ms'), non2xx: 0, errors: 0, resources };
 }
 
 const byVariant = <T>(value: (variant: ResolverVariant) => T) =>
@@ -156,12 +173,13 @@ export async function compareHttp(
   connections: number,
   seconds: number,
   rounds: number,
+  probe?: ResourceProbe,
 ): Promise<HttpComparison> {
   const runs = byVariant<HttpMeasurement[]>(() => []);
   for (let round = 0; round < rounds; round++) {
     for (let turn = 0; turn < VARIANTS.length; turn++) {
       const variant = VARIANTS[(round + turn) % VARIANTS.length];
-      runs[variant].push(await runHttp(server, connections, seconds, variant));
+      runs[variant].push(await runHttp(server, connections, seconds, variant, probe));
     }
   }
   const roundsPercent = byVariant((variant) =>

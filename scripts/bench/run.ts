@@ -13,6 +13,7 @@ import { runMigrations } from '../../src/database/database.options';
 import { ensureDatabase, startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { prepareBaseline, runBaseline } from './baseline';
 import { compareHttp, HttpComparison, ResolverVariant, RESOLVERS, runHttp, startBenchServer } from './http';
+import { ResourceProbe, ResourceUse } from './resources';
 import { ledgerAccountIds, prepareLedgerAccounts, runLedger, startLedger } from './ledger';
 import { Measurement } from './measure';
 
@@ -25,10 +26,8 @@ const ratio = (ours: number, base: number) => `${(ours / base).toFixed(2)}x`;
 
 async function main(): Promise<void> {
   Logger.overrideLogger(['error', 'warn']);
-  const cluster = await startEmbeddedPostgres({
-    dataDir: path.resolve('.data', `bench-postgres-${process.pid}`),
-    persistent: false,
-  });
+  const dataDir = path.resolve('.data', `bench-postgres-${process.pid}`);
+  const cluster = await startEmbeddedPostgres({ dataDir, persistent: false });
   const lines: string[] = [];
   const out = (line = '') => {
     lines.push(line);
@@ -96,14 +95,18 @@ async function main(): Promise<void> {
     out();
 
     const server = await startBenchServer(url);
+    const probe = await ResourceProbe.open(url, dataDir, server.pid);
     const httpRuns = new Map<number, HttpComparison>();
     try {
       // Both resolvers run once unmeasured first, so that neither pays for the service warming up.
       for (const variant of Object.keys(RESOLVERS) as ResolverVariant[]) {
         await runHttp(server, CLIENTS[0], Math.min(SECONDS, 3), variant);
       }
-      for (const clients of CLIENTS) httpRuns.set(clients, await compareHttp(server, clients, SECONDS, HTTP_ROUNDS));
+      for (const clients of CLIENTS) {
+        httpRuns.set(clients, await compareHttp(server, clients, SECONDS, HTTP_ROUNDS, probe));
+      }
     } finally {
+      await probe.close();
       await server.stop();
     }
     out('## End to end over HTTP: the guard\'s overhead');
@@ -128,6 +131,32 @@ async function main(): Promise<void> {
         `${fmt(guarded.meanMs, 2)} | **${added(run, 'guarded')}** | ${fmt(guarded.p99Ms, 2)} | ` +
         `${added(run, 'bareDebitAfter')} | ${added(run, 'bareDebitsAround')} |` +
         (run.failures ? ` (non-2xx or errors: ${run.failures})` : ''));
+    }
+    out();
+    out('### Where the machine\'s time goes');
+    out();
+    out('Per request, medians of the same rounds: CPU time of the service process and of PostgreSQL (every process of');
+    out('the cluster, from /proc), transactions that wrote (each waits for its WAL to reach the disk when it commits)');
+    out('and WAL bytes. The load generator takes the rest of the two cores.');
+    out();
+    out('| connections | resolver | service CPU ms | PostgreSQL CPU ms | writing transactions | WAL bytes |');
+    out('|---:|---|---:|---:|---:|---:|');
+    const labels: Record<ResolverVariant, string> = {
+      unguarded: 'unguarded',
+      guarded: 'guarded',
+      bareDebitAfter: 'floor, one bare debit after',
+      bareDebitsAround: 'floor, bare debits before and after',
+    };
+    for (const clients of CLIENTS) {
+      const run = httpRuns.get(clients)!;
+      const base = run.runs.unguarded.resources!;
+      for (const variant of Object.keys(labels) as ResolverVariant[]) {
+        const use = run.runs[variant].resources!;
+        const cell = (field: keyof ResourceUse, digits: number) =>
+          fmt(use[field], digits) + (variant === 'unguarded' ? '' : ` (${use[field] >= base[field] ? '+' : ''}${fmt(use[field] - base[field], digits)})`);
+        out(`| ${clients} | ${labels[variant]} | ${cell('serviceCpuMs', 2)} | ${cell('postgresCpuMs', 2)} | ` +
+          `${cell('writes', 2)} | ${cell('walBytes', 0)} |`);
+      }
     }
     out();
     out('## Reading the numbers');
