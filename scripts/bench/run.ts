@@ -98,7 +98,7 @@ async function main(): Promise<void> {
     const probe = await ResourceProbe.open(url, dataDir, server.pid);
     const httpRuns = new Map<number, HttpComparison>();
     try {
-      // Both resolvers run once unmeasured first, so that neither pays for the service warming up.
+      // Every resolver runs once unmeasured first, so that none pays for the service warming up.
       for (const variant of Object.keys(RESOLVERS) as ResolverVariant[]) {
         await runHttp(server, CLIENTS[0], Math.min(SECONDS, 3), variant);
       }
@@ -175,8 +175,9 @@ async function main(): Promise<void> {
     out('  from them to the guard is the guard\'s own work (the hold, ledger and usage rows; the grant, balance and');
     out('  hold updates; the service\'s side of reserving and capturing), on two cores shared by the load generator,');
     out('  the service and PostgreSQL.');
-    out('- Figures move between runs on a shared 2-core machine (HTTP by more than ten points, the baseline by up to');
-    out('  half): compare ratios within one run.');
+    out('- Figures move on a shared 2-core machine: HTTP latency by tens of points between rounds of one run, the');
+    out('  baseline by up to half between runs. Compare within one run, and read the per-request costs, which move');
+    out('  far less, to see where a difference comes from.');
     out();
     writeFileSync('BENCHMARKS.md', `${lines.join('\n')}\n`);
     process.stdout.write('\nWritten to BENCHMARKS.md\n');
