@@ -85,13 +85,13 @@ export async function startBenchServer(databaseUrl: string): Promise<BenchServer
 
 /** The resolvers compared: sendChatMessage and its twins in the bench server (scripts/bench/server.ts). */
 export const RESOLVERS = {
-  unguarded: 'sendChatMessageUnguarded',
-  guarded: 'sendChatMessage',
-  bareDebitAfter: 'sendChatMessageBareDebitAfter',
-  bareDebitsAround: 'sendChatMessageBareDebitsAround',
+  unguarded: { field: 'sendChatMessageUnguarded', label: 'unguarded' },
+  guarded: { field: 'sendChatMessage', label: 'guarded' },
+  bareDebitAfter: { field: 'sendChatMessageBareDebitAfter', label: 'floor, one bare debit after' },
+  bareDebitsAround: { field: 'sendChatMessageBareDebitsAround', label: 'floor, bare debits before and after' },
 } as const;
 export type ResolverVariant = keyof typeof RESOLVERS;
-const VARIANTS = Object.keys(RESOLVERS) as ResolverVariant[];
+export const VARIANTS = Object.keys(RESOLVERS) as ResolverVariant[];
 
 /** autocannon against one of the resolvers, spreading requests over the accounts. */
 export async function runHttp(
@@ -101,7 +101,7 @@ export async function runHttp(
   variant: ResolverVariant,
   probe?: ResourceProbe,
 ): Promise<HttpMeasurement> {
-  const field = RESOLVERS[variant];
+  const { field } = RESOLVERS[variant];
   let next = 0;
   const before = await probe?.sample();
   const result = await autocannon({

@@ -12,7 +12,7 @@ import { loadConfig } from '../../src/config/app-config';
 import { runMigrations } from '../../src/database/database.options';
 import { ensureDatabase, startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { prepareBaseline, runBaseline } from './baseline';
-import { compareHttp, HttpComparison, ResolverVariant, RESOLVERS, runHttp, startBenchServer } from './http';
+import { compareHttp, HttpComparison, ResolverVariant, RESOLVERS, runHttp, startBenchServer, VARIANTS } from './http';
 import { ResourceProbe, ResourceUse } from './resources';
 import { ledgerAccountIds, prepareLedgerAccounts, runLedger, startLedger } from './ledger';
 import { Measurement } from './measure';
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
     const httpRuns = new Map<number, HttpComparison>();
     try {
       // Every resolver runs once unmeasured first, so that none pays for the service warming up.
-      for (const variant of Object.keys(RESOLVERS) as ResolverVariant[]) {
+      for (const variant of VARIANTS) {
         await runHttp(server, CLIENTS[0], Math.min(SECONDS, 3), variant);
       }
       for (const clients of CLIENTS) {
@@ -141,20 +141,14 @@ async function main(): Promise<void> {
     out();
     out('| connections | resolver | service CPU ms | PostgreSQL CPU ms | writing transactions | WAL bytes |');
     out('|---:|---|---:|---:|---:|---:|');
-    const labels: Record<ResolverVariant, string> = {
-      unguarded: 'unguarded',
-      guarded: 'guarded',
-      bareDebitAfter: 'floor, one bare debit after',
-      bareDebitsAround: 'floor, bare debits before and after',
-    };
     for (const clients of CLIENTS) {
       const run = httpRuns.get(clients)!;
       const base = run.runs.unguarded.resources!;
-      for (const variant of Object.keys(labels) as ResolverVariant[]) {
+      for (const variant of VARIANTS) {
         const use = run.runs[variant].resources!;
         const cell = (field: keyof ResourceUse, digits: number) =>
           fmt(use[field], digits) + (variant === 'unguarded' ? '' : ` (${use[field] >= base[field] ? '+' : ''}${fmt(use[field] - base[field], digits)})`);
-        out(`| ${clients} | ${labels[variant]} | ${cell('serviceCpuMs', 2)} | ${cell('postgresCpuMs', 2)} | ` +
+        out(`| ${clients} | ${RESOLVERS[variant].label} | ${cell('serviceCpuMs', 2)} | ${cell('postgresCpuMs', 2)} | ` +
           `${cell('writes', 2)} | ${cell('walBytes', 0)} |`);
       }
     }

@@ -115,6 +115,9 @@ export interface GrantOutcome {
   amount: number;
 }
 
+/** A guarded operation's usual hold; the guard's group commit and the one-by-one path send the same statement. */
+const HOLD_SQL = 'SELECT credits_hold($1, $2, $3, $4, $5, $6, $7, $8, $9) AS result';
+
 const statementNames = new Map<string, string>();
 
 /** The name under which a connection keeps a ledger statement prepared: one per distinct text. */
@@ -167,7 +170,7 @@ export class Ledger {
     const line = leanHoldLine(request);
     if (line) {
       // A guarded operation's usual hold, through the function made for it.
-      return this.call(manager, 'SELECT credits_hold($1, $2, $3, $4, $5, $6, $7, $8, $9) AS result', [
+      return this.call(manager, HOLD_SQL, [
         request.accountId,
         line.type,
         line.amount,
@@ -224,13 +227,15 @@ export class Ledger {
             now,
             operation.result,
           ])
-        : await this.call<ChargeOutcome>(undefined, 'SELECT credits_hold($1, $2, $3, $4, $5, $6, NULL, NULL, $7) AS result', [
+        : await this.call<ChargeOutcome>(undefined, HOLD_SQL, [
             operation.account,
             operation.type,
             operation.amount,
             operation.walletRate,
             now,
             holdTtlSeconds,
+            null,
+            null,
             operation.description,
           ]);
       return [outcome];
