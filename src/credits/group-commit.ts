@@ -11,10 +11,11 @@ interface Waiting<R, O> {
 }
 
 /**
- * Group commit over one batch function of the ledger. A request for an account with nothing in flight goes out at
- * once (alone, or with whatever else is waiting); requests arriving while their account's batch is in flight wait
- * and leave together in the next one, up to `batchSize`. Busy accounts thus pay one transaction per batch instead
- * of one per request, and an idle one pays no extra latency. Each request still gets its own answer.
+ * Group commit over one batch function of the ledger. When nothing is in flight a request goes out at once, so an
+ * idle service pays no extra latency. Otherwise it leaves with the next batch, which goes out at the end of the
+ * current turn of the event loop, as soon as a slot is free and its account has no batch in flight, together with
+ * everything else waiting, up to `batchSize`. Busy accounts, and a busy service, thus pay one transaction per batch
+ * instead of one per request. Each request still gets its own answer.
  * At most `concurrency` batches run at once; an account is never in two of them, and each batch takes its
  * accounts in order (the lock order that keeps concurrent batches from deadlocking).
  */
@@ -22,6 +23,7 @@ export class GroupCommit<R extends { account: string }, O> {
   private readonly waiting = new Map<string, Array<Waiting<R, O>>>();
   private readonly busy = new Set<string>();
   private running = 0;
+  private scheduled = false;
 
   constructor(
     private readonly settleBatch: (requests: R[]) => Promise<O[]>,
@@ -34,6 +36,20 @@ export class GroupCommit<R extends { account: string }, O> {
       const queue = this.waiting.get(request.account);
       if (queue) queue.push({ request, resolve, reject });
       else this.waiting.set(request.account, [{ request, resolve, reject }]);
+      if (this.running === 0) this.pump();
+      else this.pumpSoon();
+    });
+  }
+
+  /**
+   * Sends the next batch once the requests that arrive in this turn of the event loop have joined it: the callers
+   * a settled batch has just answered often come straight back, and they should leave together, not one by one.
+   */
+  private pumpSoon(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
       this.pump();
     });
   }
@@ -55,7 +71,7 @@ export class GroupCommit<R extends { account: string }, O> {
       void this.settle(batch).finally(() => {
         for (const item of batch) this.busy.delete(item.request.account);
         this.running--;
-        this.pump();
+        this.pumpSoon();
       });
     }
   }
