@@ -53,6 +53,19 @@ describe('GroupCommit', () => {
     expect(batches.find((batch) => batch.includes(ops[0]))).not.toContain(ops[2]);
   });
 
+  it("sends what waited for a busy account as soon as the account's batch settles, when nothing else is in flight", async () => {
+    const { batches, settle } = recordingSettler();
+    const commit = new GroupCommit<Op, number>(settle, 10, 2);
+    const first = commit.submit({ account: 'hot', value: 1 });
+    const later = [commit.submit({ account: 'hot', value: 2 }), commit.submit({ account: 'hot', value: 3 })];
+    expect(batches).toHaveLength(1);
+    await first;
+    // A few microtasks later, without a turn of the event loop: the hot account's next batch is already out.
+    await throughLayers(undefined);
+    expect(batches.map((batch) => batch.map((op) => op.value))).toEqual([[1], [2, 3]]);
+    await expect(Promise.all(later)).resolves.toEqual([4, 6]);
+  });
+
   it('lets callers that a settled batch answered, and that come straight back, leave together', async () => {
     const { batches, settle } = recordingSettler();
     const commit = new GroupCommit<Op, number>(settle, 100, 2);

@@ -12,10 +12,11 @@ interface Waiting<R, O> {
 
 /**
  * Group commit over one batch function of the ledger. When nothing is in flight a request goes out at once, so an
- * idle service pays no extra latency. Otherwise it leaves with the next batch, which goes out at the end of the
- * current turn of the event loop, as soon as a slot is free and its account has no batch in flight, together with
- * everything else waiting, up to `batchSize`. Busy accounts, and a busy service, thus pay one transaction per batch
- * instead of one per request. Each request still gets its own answer.
+ * idle service pays no extra latency. Otherwise it leaves with the next batch, together with everything else
+ * waiting whose account has no batch in flight, up to `batchSize`. While a batch is in flight, the next one goes out
+ * at the end of the current turn of the event loop: the callers a settled batch has just answered often come straight
+ * back, and they leave together instead of one by one. Busy accounts, and a busy service, thus pay one transaction
+ * per batch instead of one per request. Each request still gets its own answer.
  * At most `concurrency` batches run at once; an account is never in two of them, and each batch takes its
  * accounts in order (the lock order that keeps concurrent batches from deadlocking).
  */
@@ -41,10 +42,7 @@ export class GroupCommit<R extends { account: string }, O> {
     });
   }
 
-  /**
-   * Sends the next batch once the requests that arrive in this turn of the event loop have joined it: the callers
-   * a settled batch has just answered often come straight back, and they should leave together, not one by one.
-   */
+  /** Sends the next batch once the requests that arrive in this turn of the event loop have joined it. */
   private pumpSoon(): void {
     if (this.scheduled) return;
     this.scheduled = true;
@@ -71,7 +69,10 @@ export class GroupCommit<R extends { account: string }, O> {
       void this.settle(batch).finally(() => {
         for (const item of batch) this.busy.delete(item.request.account);
         this.running--;
-        this.pumpSoon();
+        // While another batch keeps the database busy, the next one waits for the callers just answered; with
+        // nothing else in flight, what is waiting goes at once.
+        if (this.running === 0) this.pump();
+        else this.pumpSoon();
       });
     }
   }
