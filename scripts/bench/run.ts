@@ -159,8 +159,10 @@ async function main(): Promise<void> {
     out('  arrive while their account has a batch in flight leave together in the next one, each with its own answer,');
     out('  ledger rows and usage record. A hot account pays one transaction per batch, so it outruns the');
     out('  one-debit-per-transaction baseline, which queues on the row lock; with more clients the batches grow.');
-    out('- With few clients the batches stay small, and a charge does more than the baseline\'s two statements');
-    out('  (spending order across grants, wallet fallback, idempotency, usage record, alerts).');
+    out('- With few clients an account seldom has a batch in flight, so batches form across accounts: while one is in');
+    out('  flight, the next leaves at the end of the event loop\'s turn with every charge waiting, those of the callers');
+    out('  just answered included. A charge does more than the baseline\'s two statements (spending order across');
+    out('  grants, wallet fallback, idempotency, usage record, alerts); sharing commits is what puts it ahead.');
     out('- A guarded request makes two durable changes more than the same resolver unguarded: the hold before it and');
     out('  the capture after it (`credits_hold`, `credits_capture_whole`). Group commit (`credits_guard_batch`) lets');
     out('  concurrent requests share their transactions, so with more connections each request pays a smaller share');
