@@ -150,13 +150,9 @@ const median = (values: number[]) => quantile([...values].sort((a, b) => a - b),
 
 function medianOf(runs: HttpMeasurement[]): HttpMeasurement {
   const of = (field: 'perSecond' | 'meanMs' | 'p50Ms' | 'p99Ms') => median(runs.map((run) => run[field]));
-  const resources = runs.every((run) => run.resources)
-    ? (Object.fromEntries(
-        (['serviceCpuMs', 'postgresCpuMs', 'writes', 'walBytes'] as const).map((field) => [
-          field,
-          median(runs.map((run) => run.resources![field])),
-        ]),
-      ) as unknown as ResourceUse)
+  const use = (field: keyof ResourceUse) => median(runs.map((run) => run.resources![field]));
+  const resources: ResourceUse | undefined = runs.every((run) => run.resources)
+    ? { serviceCpuMs: use('serviceCpuMs'), postgresCpuMs: use('postgresCpuMs'), writes: use('writes'), walBytes: use('walBytes') }
     : undefined;
   return { perSecond: of('perSecond'), meanMs: of('meanMs'), p50Ms: of('p50Ms'), p99Ms: of('p99Ms'), non2xx: 0, errors: 0, resources };
 }

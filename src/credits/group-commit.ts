@@ -37,9 +37,17 @@ export class GroupCommit<R extends { account: string }, O> {
       const queue = this.waiting.get(request.account);
       if (queue) queue.push({ request, resolve, reject });
       else this.waiting.set(request.account, [{ request, resolve, reject }]);
-      if (this.running === 0) this.pump();
-      else this.pumpSoon();
+      this.sendNext();
     });
+  }
+
+  /**
+   * With nothing in flight, what is waiting goes at once. While a batch keeps the database busy, the next one waits
+   * for the end of this turn of the event loop, so that callers answered together leave together.
+   */
+  private sendNext(): void {
+    if (this.running === 0) this.pump();
+    else this.pumpSoon();
   }
 
   /** Sends the next batch once the requests that arrive in this turn of the event loop have joined it. */
@@ -69,10 +77,7 @@ export class GroupCommit<R extends { account: string }, O> {
       void this.settle(batch).finally(() => {
         for (const item of batch) this.busy.delete(item.request.account);
         this.running--;
-        // While another batch keeps the database busy, the next one waits for the callers just answered; with
-        // nothing else in flight, what is waiting goes at once.
-        if (this.running === 0) this.pump();
-        else this.pumpSoon();
+        this.sendNext();
       });
     }
   }

@@ -154,6 +154,28 @@ export class Ledger {
     return (this.dataSource.driver as PostgresDriver).master as Pool;
   }
 
+  /** credits_hold: one MESSAGE or INTEGRATION amount, held the usual way (see leanHoldLine). */
+  private hold(
+    manager: EntityManager | undefined,
+    accountId: string,
+    line: ChargeLine,
+    now: Date,
+    holdTtlSeconds: number,
+    options: { key: string | null; hash: string | null; description: string | null },
+  ): Promise<ChargeOutcome> {
+    return this.call(manager, HOLD_SQL, [
+      accountId,
+      line.type,
+      line.amount,
+      line.walletRate,
+      now,
+      holdTtlSeconds,
+      options.key,
+      options.hash,
+      options.description,
+    ]);
+  }
+
   charge(
     manager: EntityManager | undefined,
     request: {
@@ -170,17 +192,11 @@ export class Ledger {
     const line = leanHoldLine(request);
     if (line) {
       // A guarded operation's usual hold, through the function made for it.
-      return this.call(manager, HOLD_SQL, [
-        request.accountId,
-        line.type,
-        line.amount,
-        line.walletRate,
-        request.now,
-        request.holdTtlSeconds,
-        request.idempotencyKey,
-        request.requestHash,
-        request.description,
-      ]);
+      return this.hold(manager, request.accountId, line, request.now, request.holdTtlSeconds, {
+        key: request.idempotencyKey,
+        hash: request.requestHash,
+        description: request.description,
+      });
     }
     return this.call(manager, 'SELECT credits_charge($1, $2, $3::jsonb, $4, $5, $6, $7, $8) AS result', [
       request.accountId,
@@ -227,17 +243,14 @@ export class Ledger {
             now,
             operation.result,
           ])
-        : await this.call<ChargeOutcome>(undefined, HOLD_SQL, [
+        : await this.hold(
+            undefined,
             operation.account,
-            operation.type,
-            operation.amount,
-            operation.walletRate,
+            { type: operation.type!, amount: operation.amount!, walletRate: operation.walletRate! },
             now,
             holdTtlSeconds,
-            null,
-            null,
-            operation.description,
-          ]);
+            { key: null, hash: null, description: operation.description },
+          );
       return [outcome];
     }
     return this.call(
