@@ -13,7 +13,7 @@ import { BillingModule } from './billing/billing.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { DateTimeScalar } from './common/date-time.scalar';
 import { graphqlHttpStatusPlugin, keepHttpStatus } from './common/graphql-http-status.plugin';
-import { complexityLimitPlugin, depthLimitRule } from './common/graphql-limits';
+import { graphqlLimits } from './common/graphql-limits';
 import { GraphQLContext } from './common/request-context';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
@@ -44,6 +44,13 @@ export function coreImports(config: AppConfig, databaseUrl: string) {
 export class AppModule {
   static forRoot(config: AppConfig, databaseUrl: string): DynamicModule {
     const development = config.NODE_ENV === 'development';
+    const limits = graphqlLimits({
+      maxDepth: config.GRAPHQL_MAX_DEPTH,
+      maxCost: config.GRAPHQL_MAX_COMPLEXITY,
+      maxAliases: config.GRAPHQL_MAX_ALIASES,
+      maxTokens: config.GRAPHQL_MAX_TOKENS,
+      suggestions: config.introspection,
+    });
     return {
       module: AppModule,
       imports: [
@@ -58,10 +65,12 @@ export class AppModule {
           buildSchemaOptions: { scalarsMap: [{ type: Date, scalar: DateTimeScalar }] },
           playground: false,
           introspection: config.introspection,
-          validationRules: [depthLimitRule(config.GRAPHQL_MAX_DEPTH)],
+          validationRules: limits.validationRules,
+          parseOptions: limits.parseOptions,
+          hideSchemaDetailsFromClientErrors: limits.hideSchemaDetailsFromClientErrors,
           plugins: [
             graphqlHttpStatusPlugin,
-            complexityLimitPlugin(config.GRAPHQL_MAX_COMPLEXITY),
+            ...limits.plugins,
             ...(config.introspection ? [ApolloServerPluginLandingPageLocalDefault({ embed: true })] : []),
           ],
           context: ({ req, res }: GraphQLContext) => ({ req, res }),

@@ -98,7 +98,8 @@ describe('production configuration (e2e)', () => {
   it('refuses operations nested deeper than the limit', async () => {
     const res = await t.gql('{ billing { subscription { plan { code } } } }', {}, { as: 'deep' });
     expect(res.status).toBe(400);
-    expect(res.errors![0].message).toMatch(/exceeds maximum operation depth of 2/);
+    expect(res.errors![0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+    expect(res.errors![0].message).toMatch(/depth limit of 2/);
   });
 
   it('hides introspection unless enabled', async () => {

@@ -150,6 +150,20 @@ export class AppConfig {
   @Max(100_000)
   GRAPHQL_MAX_COMPLEXITY = 500;
 
+  /** Most aliased fields in one operation. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  GRAPHQL_MAX_ALIASES = 50;
+
+  /** Most lexical tokens in one operation's text: bounds the work of parsing and validating it. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(1_000_000)
+  GRAPHQL_MAX_TOKENS = 5000;
+
   /** The largest request body accepted, in bytes. */
   @Type(() => Number)
   @IsInt()
