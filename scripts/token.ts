@@ -5,8 +5,9 @@
  */
 import 'dotenv/config';
 import { Logger } from '@nestjs/common';
+import { decodeJwt } from 'jose';
 import { Role } from '../src/auth/role.enum';
-import { ACCOUNT_ID_PATTERN, signToken } from '../src/auth/token.service';
+import { ACCOUNT_ID_PATTERN, signToken, tokenLifetimeSeconds } from '../src/auth/token.service';
 import { DEVELOPMENT_JWT_SECRET, loadConfig } from '../src/config/app-config';
 
 async function main(): Promise<void> {
@@ -35,6 +36,12 @@ async function main(): Promise<void> {
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
   });
+  if (tokenLifetimeSeconds(decodeJwt(token)) > config.JWT_MAX_LIFETIME_SECONDS) {
+    process.stderr.write(
+      `--expires is longer than JWT_MAX_LIFETIME_SECONDS (${config.JWT_MAX_LIFETIME_SECONDS} s): the service would refuse the token.\n`,
+    );
+    process.exit(2);
+  }
   process.stdout.write(`${token}\n`);
 }
 

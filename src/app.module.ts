@@ -14,6 +14,7 @@ import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { DateTimeScalar } from './common/date-time.scalar';
 import { graphqlHttpStatusPlugin, keepHttpStatus } from './common/graphql-http-status.plugin';
 import { graphqlLimits } from './common/graphql-limits';
+import { rejectNulPlugin } from './common/nul-characters';
 import { GraphQLContext } from './common/request-context';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
@@ -71,6 +72,7 @@ export class AppModule {
           plugins: [
             graphqlHttpStatusPlugin,
             ...limits.plugins,
+            rejectNulPlugin,
             ...(config.introspection ? [ApolloServerPluginLandingPageLocalDefault({ embed: true })] : []),
           ],
           context: ({ req, res }: GraphQLContext) => ({ req, res }),

@@ -3,6 +3,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
 import type { Server } from 'node:http';
 import { Logger as PinoLogger } from 'nestjs-pino';
+import { rejectNulMiddleware } from './common/nul-characters';
 import { AppConfig } from './config/app-config';
 import { OpenHolds } from './credits/open-holds';
 import { InFlightRequests } from './observability/in-flight-requests';
@@ -20,7 +21,9 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
   app.enableCors({ origin: config.corsOrigins, credentials: true });
   app.useBodyParser('json', { limit: config.BODY_LIMIT_BYTES });
   app.useBodyParser('urlencoded', { limit: config.BODY_LIMIT_BYTES, extended: true });
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  app.use(rejectNulMiddleware(['/graphql', '/webhooks/stripe']));
+  // The client IP (rate limits, logs) is the connection's peer unless it is one of the configured proxies.
+  app.set('trust proxy', config.trustProxy);
 }
 
 /**

@@ -29,6 +29,11 @@ async function bootstrap(): Promise<void> {
   Logger.overrideLogger(LEVELS.slice(0, LEVELS.indexOf(config.LOG_LEVEL) + 1));
 
   const database = await resolveDatabase(config);
+  // Without its database the service can only answer 503: restart PostgreSQL, or exit so a supervisor restarts both.
+  database.embedded?.supervise((error) => {
+    logger.fatal(error.message);
+    process.exit(1);
+  });
   const applied = await runMigrations(database.url);
   if (applied.length) logger.log(`Applied migrations: ${applied.join(', ')}`);
 

