@@ -13,6 +13,7 @@ import { BillingModule } from './billing/billing.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { DateTimeScalar } from './common/date-time.scalar';
 import { graphqlHttpStatusPlugin, keepHttpStatus } from './common/graphql-http-status.plugin';
+import { chargeOutcomesPlugin } from './credits/charge-outcomes.plugin';
 import { graphqlLimits } from './common/graphql-limits';
 import { rejectNulPlugin } from './common/nul-characters';
 import { GraphQLContext } from './common/request-context';
@@ -71,6 +72,7 @@ export class AppModule {
           hideSchemaDetailsFromClientErrors: limits.hideSchemaDetailsFromClientErrors,
           plugins: [
             graphqlHttpStatusPlugin,
+            chargeOutcomesPlugin,
             ...limits.plugins,
             rejectNulPlugin,
             ...(config.introspection ? [ApolloServerPluginLandingPageLocalDefault({ embed: true })] : []),

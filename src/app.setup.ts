@@ -27,17 +27,22 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
 }
 
 /**
- * SIGTERM: stop accepting connections, let in-flight requests finish (up to SHUTDOWN_GRACE_MS), release the holds
- * of those that did not, then close everything (cron, database pool).
+ * SIGTERM: stop accepting connections, let in-flight requests and guarded handlers finish (up to SHUTDOWN_GRACE_MS
+ * in all), release the holds of those that did not, then close everything (cron, database pool).
  */
 export async function gracefulShutdown(app: INestApplication, config: AppConfig): Promise<void> {
   const logger = new Logger('Shutdown');
   const server = app.getHttpServer() as Server;
   server.close();
   server.closeIdleConnections();
+  const deadline = Date.now() + config.SHUTDOWN_GRACE_MS;
   const unfinished = await app.get(InFlightRequests).drain(config.SHUTDOWN_GRACE_MS);
   if (unfinished > 0) logger.warn(`${unfinished} request(s) still running after ${config.SHUTDOWN_GRACE_MS} ms`);
-  await app.get(OpenHolds).releaseAll();
+  // A guarded handler whose client hung up is still working: it is charged when it succeeds, so it gets the rest of
+  // the grace period too.
+  const openHolds = app.get(OpenHolds);
+  await openHolds.drain(deadline - Date.now());
+  await openHolds.releaseAll();
   server.closeAllConnections();
   await app.close();
   logger.log('Stopped');

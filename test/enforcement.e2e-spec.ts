@@ -176,13 +176,11 @@ describe('@RequiresCredits enforcement (e2e over GraphQL)', () => {
       expect(await ledgerRows(stranger)).toBe(rowsBefore);
     });
 
-    it('releases the hold when the client disconnects before the resolver finishes', async () => {
-      const accountId = newAccount();
-      await t.gql(OVERVIEW, {}, { as: accountId });
+    /** Sends a guarded mutation and hangs up `afterMs` later, before the answer. */
+    const hangUp = async (accountId: string, query: string, afterMs: number) => {
       const token = await t.token(accountId);
       const address = t.server.listening ? t.server.address() : (t.server.listen(0), t.server.address());
       const port = typeof address === 'object' && address ? address.port : 0;
-      const completedBefore = GuardedTestResolver.completed;
       await new Promise<void>((resolve) => {
         const req = http.request({
           host: '127.0.0.1',
@@ -192,17 +190,36 @@ describe('@RequiresCredits enforcement (e2e over GraphQL)', () => {
           headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         });
         req.on('error', () => resolve());
-        req.end(JSON.stringify({ query: 'mutation { slowMessage(ms: 300) }' }));
+        req.end(JSON.stringify({ query }));
         setTimeout(() => {
           req.destroy();
           resolve();
-        }, 100);
+        }, afterMs);
       });
-      for (let i = 0; i < 50 && GuardedTestResolver.completed === completedBefore; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+    };
+    const waitFor = async (done: () => boolean) => {
+      for (let i = 0; i < 50 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
       await new Promise((resolve) => setTimeout(resolve, 100));
+    };
+
+    it('charges a resolver that succeeds after the client hung up: the work was done', async () => {
+      const accountId = newAccount();
+      await t.gql(OVERVIEW, {}, { as: accountId });
+      const completedBefore = GuardedTestResolver.completed;
+      await hangUp(accountId, 'mutation { slowMessage(ms: 300) }', 100);
+      await waitFor(() => GuardedTestResolver.completed > completedBefore);
       expect(GuardedTestResolver.completed).toBe(completedBefore + 1);
+      expect(await balanceOf(accountId, 'MESSAGE')).toMatchObject({ used: 1, held: 0, remaining: 9 });
+      expect(await pendingHolds(accountId)).toBe(0);
+    });
+
+    it('releases the hold of a resolver that stops with an error once the client has hung up', async () => {
+      const accountId = newAccount();
+      await t.gql(OVERVIEW, {}, { as: accountId });
+      const stoppedBefore = GuardedTestResolver.stopped;
+      await hangUp(accountId, 'mutation { stopsWhenAbandoned(ms: 300) }', 100);
+      await waitFor(() => GuardedTestResolver.stopped > stoppedBefore);
+      expect(GuardedTestResolver.stopped).toBe(stoppedBefore + 1);
       expect(await balanceOf(accountId, 'MESSAGE')).toMatchObject({ used: 0, held: 0, remaining: 10 });
       expect(await pendingHolds(accountId)).toBe(0);
     });

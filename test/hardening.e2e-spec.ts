@@ -142,7 +142,10 @@ describe('graceful shutdown (e2e)', () => {
     await new Promise((resolve) => setTimeout(resolve, 60));
     const dataSource = t.dataSource;
     const stopped = gracefulShutdown(t.app, t.config);
-    expect((await quick).body).toEqual({ data: { slowMessage: true } });
+    expect((await quick).body).toMatchObject({
+      data: { slowMessage: true },
+      extensions: { credits: [{ field: 'slowMessage', status: 'CHARGED' }] },
+    });
     await stopped;
     await slow;
     // The database is still there: the app closed its own pool, so read through a fresh connection.

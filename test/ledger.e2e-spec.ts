@@ -138,7 +138,24 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
     expect(await pool(accountId, 'MESSAGE')).toEqual({ balance: 10, held: 0 });
     const [row] = await t.dataSource.query(`SELECT status FROM credit_holds WHERE id = $1`, [hold.id]);
     expect(row.status).toBe('EXPIRED');
-    expect(await codeOf(credits.capture(accountId, hold.id))).toBe(CreditsErrorCode.HOLD_EXPIRED);
+    // The request behind it succeeded after all: its charge is taken afresh, once, since it can still be paid.
+    const late = await credits.capture(accountId, hold.id);
+    expect(late).toMatchObject([{ type: CreditType.MESSAGE, amount: 3 }]);
+    expect(await pool(accountId, 'MESSAGE')).toEqual({ balance: 7, held: 0 });
+    await credits.capture(accountId, hold.id);
+    expect(await pool(accountId, 'MESSAGE')).toEqual({ balance: 7, held: 0 });
+    t.clock.set(new Date());
+  });
+
+  it('captures a hold past its expiry that no sweeper gave back: its credits went to nobody else', async () => {
+    const accountId = await newAccount();
+    t.clock.set(new Date());
+    const hold = await credits.reserve(accountId, [{ type: CreditType.MESSAGE, amount: 2 }]);
+    t.clock.advance((t.config.HOLD_TTL_SECONDS + 60) * 1000);
+    expect(await credits.capture(accountId, hold.id)).toMatchObject([{ type: CreditType.MESSAGE, amount: 2, fromAllowance: 2 }]);
+    const [row] = await t.dataSource.query(`SELECT status FROM credit_holds WHERE id = $1`, [hold.id]);
+    expect(row.status).toBe('CAPTURED');
+    expect(await pool(accountId, 'MESSAGE')).toEqual({ balance: 8, held: 0 });
     t.clock.set(new Date());
   });
 

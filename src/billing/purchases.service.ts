@@ -136,8 +136,8 @@ export class PurchasesService {
   }
 
   /**
-   * Takes back the refunded share of a purchase's credits, as far as they are unspent, and marks the purchase
-   * REFUNDED once fully refunded. Repeated or partial refunds take back only what was not taken before.
+   * Takes the refunded share of a purchase's credits back from the wallet (see CreditsService.clawBack), and marks
+   * the purchase REFUNDED once fully refunded. Repeated or partial refunds take back only what was not due before.
    */
   async clawBack(
     manager: EntityManager,
@@ -154,19 +154,19 @@ export class PurchasesService {
     const due = target - purchase.creditsClawedBack;
     let taken = 0;
     if (due > 0) {
-      taken = await this.credits.clawBack(manager, {
+      ({ taken } = await this.credits.clawBack(manager, {
         accountId: purchase.accountId,
         grantId: purchase.grantId,
         max: due,
         reference: purchase.stripePaymentIntentId ?? purchase.id,
         description: reason,
-      });
+      }));
     }
     await manager.update(CreditPurchaseEntity, purchase.id, {
       creditsClawedBack: Math.max(target, purchase.creditsClawedBack),
       ...(full && { status: 'REFUNDED' as const, refundedAt: this.clock.now() }),
     });
-    this.logger.log(`Purchase ${purchase.id}: ${reason}; ${taken} unspent credits taken back`);
+    this.logger.log(`Purchase ${purchase.id}: ${reason}; ${taken} of ${Math.max(due, 0)} credits taken back`);
     return taken;
   }
 

@@ -34,6 +34,7 @@ const PUBLIC_FORMS: Record<string, PublicForm> = {
   [CreditsErrorCode.HOLD_NOT_FOUND]: NOT_FOUND,
   [CreditsErrorCode.HOLD_NOT_PENDING]: { code: 'HOLD_NOT_PENDING', status: HttpStatus.CONFLICT },
   [CreditsErrorCode.HOLD_EXPIRED]: { code: 'HOLD_EXPIRED', status: HttpStatus.CONFLICT },
+  [CreditsErrorCode.BALANCE_LIMIT]: { code: 'BALANCE_LIMIT', status: HttpStatus.UNPROCESSABLE_ENTITY },
   [ProjectsErrorCode.PROJECT_NOT_FOUND]: NOT_FOUND,
   [BillingErrorCode.BILLING_NOT_CONFIGURED]: { code: 'BILLING_NOT_CONFIGURED', status: HttpStatus.SERVICE_UNAVAILABLE },
   [BillingErrorCode.STRIPE_UNAVAILABLE]: { code: 'STRIPE_UNAVAILABLE', status: HttpStatus.SERVICE_UNAVAILABLE },

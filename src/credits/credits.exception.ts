@@ -8,6 +8,7 @@ export enum CreditsErrorCode {
   HOLD_NOT_FOUND = 'HOLD_NOT_FOUND',
   HOLD_NOT_PENDING = 'HOLD_NOT_PENDING',
   HOLD_EXPIRED = 'HOLD_EXPIRED',
+  BALANCE_LIMIT = 'BALANCE_LIMIT',
 }
 
 export class CreditsException extends DomainException<CreditsErrorCode> {}

@@ -3,12 +3,15 @@ import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { Reflector } from '@nestjs/core';
 import { GqlContextType, GqlExecutionContext } from '@nestjs/graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { DataSource } from 'typeorm';
 import { catchError, from, mergeMap, Observable, of, throwError } from 'rxjs';
 import { AuthErrorCode, AuthException } from '../auth/auth.exception';
 import { BillingRequest, requestOf } from '../common/request-context';
 import { createValidationPipe } from '../common/validation';
 import { CreditsErrorCode, CreditsException } from './credits.exception';
-import { Charge, CreditsService, MAX_IDEMPOTENCY_KEY_LENGTH } from './credits.service';
+import { Charge, CreditsService, Hold, MAX_IDEMPOTENCY_KEY_LENGTH } from './credits.service';
+import { FieldChargeOutcome, GuardedField, GuardedOperations } from './guarded-operation';
 import { attachMeteredCall, MeteredCall } from './metered-call';
 import { OpenHolds } from './open-holds';
 import { CreditRequirement, REQUIRED_CREDITS } from './requires-credits.decorator';
@@ -17,14 +20,53 @@ const PRIMITIVES: unknown[] = [String, Number, Boolean, Object, Array];
 /** @nestjs/graphql's GqlParamtype.ARGS, which the package does not export: the marker of @Args() parameters. */
 const GRAPHQL_ARGS_PARAMTYPE = 3;
 
+/** What a guarded REST handler's amount functions receive: each part of the request as the handler receives it. */
+export interface RestArguments {
+  body: Record<string, any>;
+  query: Record<string, any>;
+  params: Record<string, any>;
+}
+
+const REST_SOURCES: Partial<Record<number, keyof RestArguments>> = {
+  [RouteParamtypes.BODY]: 'body',
+  [RouteParamtypes.QUERY]: 'query',
+  [RouteParamtypes.PARAM]: 'params',
+};
+
+/**
+ * The holds of an operation whose guarded root fields were reserved together before the first of them ran, and what
+ * became of each field. Kept per HTTP request (one GraphQL operation each).
+ */
+interface OperationCharges {
+  ready: Promise<void>;
+  holds: Map<string, Hold>;
+  refusal?: unknown;
+  outcomes: FieldChargeOutcome[];
+}
+
+/** The outcomes of the guarded fields of a request, for the answer's `extensions.credits`. */
+export function chargeOutcomesOf(request: object): FieldChargeOutcome[] | undefined {
+  return operations.get(request)?.outcomes;
+}
+
+const operations = new WeakMap<object, OperationCharges>();
+
 /**
  * Enforces @RequiresCredits. An interceptor alone does the whole job because it is the one Nest hook that sees
  * both sides of the handler: before it, the charges are reserved (all or none; a refusal means the handler never
  * runs); after it, the hold is captured with the handler's result, or released when the handler throws (also
- * after an await) or the client disconnected first. It runs after the AuthGuard, so the account is known.
+ * after an await). It runs after the AuthGuard, so the account is known.
+ *
+ * Work that succeeded is charged, whoever is still listening: a client that hangs up only aborts the call's
+ * `signal`, so a handler may stop early; the hold is released only if the handler then fails.
+ *
+ * A GraphQL operation with several guarded root fields is reserved as a whole before any of them runs: when they
+ * cannot all be paid, none runs and nothing is charged. Every answer lists what each guarded field was charged
+ * (`extensions.credits`), so a client can always tell, whatever else failed.
  *
  * Nest validates arguments only after interceptors have started, so the interceptor validates the handler's DTO
- * arguments itself first: bad input is refused before anything is reserved and leaves no ledger row.
+ * arguments itself first, each from its own source: bad input is refused before anything is reserved and leaves no
+ * ledger row.
  *
  * An `Idempotency-Key` header makes the reservation idempotent per operation: a retry of a request that succeeded
  * gets the first answer again without being charged or running again; a retry while the first is still running is
@@ -39,6 +81,8 @@ export class CreditsInterceptor implements NestInterceptor {
     private readonly reflector: Reflector,
     private readonly credits: CreditsService,
     private readonly openHolds: OpenHolds,
+    private readonly guardedOperations: GuardedOperations,
+    private readonly dataSource: DataSource,
   ) {}
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
@@ -52,98 +96,196 @@ export class CreditsInterceptor implements NestInterceptor {
     const account = request.account;
     if (!account) throw new AuthException(AuthErrorCode.UNAUTHENTICATED, 'A valid bearer token is required.');
 
-    const args = this.argumentsOf(context, request);
-    await this.validateArguments(context, args);
-    const charges: Charge[] = requirements.map((requirement) => ({
-      type: requirement.type,
-      amount: typeof requirement.amount === 'function' ? requirement.amount(args) : requirement.amount,
-    }));
-
+    const args = await this.validatedArguments(context, request);
+    const charges = chargesOf(requirements, args);
     const operation = this.operationName(context);
     const idempotencyKey = this.idempotencyKey(request, operation);
-    const hold = await this.credits.reserve(account.id, charges, { idempotencyKey, description: operation });
+    const together = await this.operationCharges(context, request, account.id);
+    const responseKey = this.responseKey(context);
+    const outcome = (status: FieldChargeOutcome['status'], charged: Charge[] = []) =>
+      together?.outcomes.push({ field: responseKey, status, charges: charged });
+
+    let hold: Hold;
+    try {
+      hold = together?.holds.get(responseKey) ?? (await this.credits.reserve(account.id, charges, { idempotencyKey, description: operation }));
+    } catch (error) {
+      outcome('REFUSED');
+      throw error;
+    }
+    together?.holds.delete(responseKey);
     if (hold.replayed) {
-      if (hold.status === 'CAPTURED') return of(hold.result ?? null);
+      if (hold.status === 'CAPTURED') {
+        outcome('REPLAYED');
+        return of(hold.result ?? null);
+      }
       throw new CreditsException(
         CreditsErrorCode.IDEMPOTENCY_CONFLICT,
         'A request with this Idempotency-Key is still being processed.',
       );
     }
 
-    const call = new MeteredCall(hold.id);
+    // The answer is kept for replays, which only a keyed request can have.
+    const replayable = (result: unknown) => (idempotencyKey ? result : undefined);
+    const call = new MeteredCall(hold.id, this.dataSource, (manager, actuals, result) =>
+      this.credits.captureWithin(manager, account.id, hold.id, actuals, replayable(result)).then(() => undefined),
+    );
     attachMeteredCall(context, call);
     this.openHolds.add(hold.id, account.id);
     const onClose = () => {
       if (!request.res?.writableFinished) call.abort();
     };
     request.res?.once('close', onClose);
-    const release = () =>
-      this.credits
-        .release(account.id, hold.id)
-        .catch((error: unknown) => {
-          // The sweeper gives the credits back when the hold expires; the caller still sees the original error.
-          this.logger.error(`Could not release hold ${hold.id}: ${String(error)}`);
-        })
-        .finally(() => this.openHolds.remove(hold.id));
+    const settled = () => {
+      request.res?.off('close', onClose);
+      this.openHolds.remove(hold.id);
+    };
 
     return next.handle().pipe(
       mergeMap((result) =>
         from(
           (async () => {
-            request.res?.off('close', onClose);
-            if (call.aborted) {
-              await release();
-              return result;
-            }
             try {
-              // The answer is kept for replays, which only a keyed request can have.
-              await this.credits.capture(account.id, hold.id, call.reported, idempotencyKey ? result : undefined);
+              const captured = call.settled
+                ? null
+                : await this.credits.capture(account.id, hold.id, call.reported, replayable(result));
+              outcome('CHARGED', captured ? captured.map(({ type, amount }) => ({ type, amount })) : charges);
             } finally {
-              this.openHolds.remove(hold.id);
+              settled();
             }
             return result;
           })(),
         ),
       ),
       catchError((error: unknown) => {
-        request.res?.off('close', onClose);
-        return from(release()).pipe(mergeMap(() => throwError(() => error)));
+        settled();
+        if (call.settled) {
+          // The handler's transaction committed its work and the charge before it failed: the charge stands.
+          outcome('CHARGED', charges);
+          return throwError(() => error);
+        }
+        outcome('RELEASED');
+        const release = this.credits.release(account.id, hold.id).catch((releaseError: unknown) => {
+          // The sweeper gives the credits back when the hold expires; the caller still sees the original error.
+          this.logger.error(`Could not release hold ${hold.id}: ${String(releaseError)}`);
+        });
+        return from(release).pipe(mergeMap(() => throwError(() => error)));
       }),
     );
   }
 
-  private argumentsOf(context: ExecutionContext, request: BillingRequest): Record<string, any> {
-    if (context.getType<GqlContextType>() === 'graphql') return GqlExecutionContext.create(context).getArgs();
-    return { ...(request.params ?? {}), ...(request.query ?? {}), ...(request.body ?? {}) };
+  /**
+   * For a GraphQL operation with more than one guarded root field: reserves all of them, in order, the first time
+   * one of them runs. When one cannot be paid, what was reserved is given back and every guarded field of the
+   * operation answers that refusal, so nothing runs. Holds of fields that never ran are released when the request
+   * ends. Null for an operation with at most one guarded field, which reserves as it runs.
+   */
+  private async operationCharges(
+    context: ExecutionContext,
+    request: BillingRequest,
+    accountId: string,
+  ): Promise<OperationCharges | null> {
+    if (context.getType<GqlContextType>() !== 'graphql') return null;
+    const info = GqlExecutionContext.create(context).getInfo<GraphQLResolveInfo>();
+    if (info.path.prev !== undefined) return null;
+    let together = operations.get(request);
+    if (!together) {
+      const fields = this.guardedOperations.guardedFieldsOf(info);
+      together = { ready: Promise.resolve(), holds: new Map(), outcomes: [] };
+      operations.set(request, together);
+      if (fields.length > 1) together.ready = this.reserveTogether(together, fields, request, accountId);
+    }
+    await together.ready;
+    if (together.refusal) throw together.refusal;
+    return together;
   }
 
-  /** Runs the application's validation on the handler's DTO arguments before anything is reserved. */
-  private async validateArguments(context: ExecutionContext, args: Record<string, any>): Promise<void> {
-    const handler = context.getHandler().name;
+  private async reserveTogether(
+    together: OperationCharges,
+    fields: GuardedField[],
+    request: BillingRequest,
+    accountId: string,
+  ): Promise<void> {
+    const planned: Array<{ field: GuardedField; charges: Charge[] }> = [];
+    try {
+      for (const field of fields) {
+        const args = await this.validate(field.guarded.owner, field.guarded.handler, true, field.args);
+        planned.push({ field, charges: chargesOf(field.guarded.requirements, args) });
+      }
+      for (const { field, charges } of planned) {
+        const operation = field.responseKey === field.fieldName ? field.fieldName : `${field.fieldName} (${field.responseKey})`;
+        const hold = await this.credits.reserve(accountId, charges, {
+          idempotencyKey: this.idempotencyKey(request, operation),
+          description: operation,
+        });
+        together.holds.set(field.responseKey, hold);
+        if (!hold.replayed) this.openHolds.add(hold.id, accountId);
+      }
+    } catch (error) {
+      together.refusal = error;
+      together.outcomes.push(...fields.map((field) => ({ field: field.responseKey, status: 'REFUSED' as const, charges: [] })));
+      await this.releaseUnclaimed(together, accountId);
+      return;
+    }
+    request.res?.once('close', () => void this.releaseUnclaimed(together, accountId));
+  }
+
+  private async releaseUnclaimed(together: OperationCharges, accountId: string): Promise<void> {
+    const unclaimed = [...together.holds.values()].filter((hold) => !hold.replayed);
+    together.holds.clear();
+    await Promise.all(
+      unclaimed.map((hold) =>
+        this.credits
+          .release(accountId, hold.id)
+          .catch((error: unknown) => this.logger.error(`Could not release hold ${hold.id}: ${String(error)}`))
+          .finally(() => this.openHolds.remove(hold.id)),
+      ),
+    );
+  }
+
+  /** The handler's arguments, validated from their own sources exactly as Nest will pass them to it. */
+  private async validatedArguments(context: ExecutionContext, request: BillingRequest): Promise<any> {
     const owner = context.getClass() as Type<unknown>;
-    const graphql = context.getType<GqlContextType>() === 'graphql';
+    const handler = context.getHandler().name;
+    if (context.getType<GqlContextType>() === 'graphql') {
+      return this.validate(owner, handler, true, GqlExecutionContext.create(context).getArgs());
+    }
+    const sources: RestArguments = { body: request.body ?? {}, query: request.query ?? {}, params: request.params ?? {} };
+    return this.validate(owner, handler, false, sources);
+  }
+
+  /**
+   * Runs the application's validation on a handler's DTO arguments before anything is reserved. GraphQL: `args` is
+   * the field's arguments. REST: `args` holds the body, query and route parameters; each DTO parameter is validated
+   * against its own part, and that part is replaced by what validation made of it.
+   */
+  private async validate(owner: Type<unknown>, handler: string, graphql: boolean, args: any): Promise<any> {
     const metadata: Record<string, { index: number; data?: string }> =
       Reflect.getMetadata(ROUTE_ARGS_METADATA, owner, handler) ?? {};
     const types: unknown[] = Reflect.getMetadata('design:paramtypes', owner.prototype, handler) ?? [];
-    const validated: number[] = graphql
-      ? [GRAPHQL_ARGS_PARAMTYPE]
-      : [RouteParamtypes.BODY, RouteParamtypes.QUERY, RouteParamtypes.PARAM];
-
+    const result = graphql ? args : { ...(args as RestArguments) };
     for (const [key, { index, data }] of Object.entries(metadata)) {
       const paramtype = Number(key.split(':')[0]);
       const metatype = types[index] as Type<unknown> | undefined;
-      if (!validated.includes(paramtype) || !metatype || PRIMITIVES.includes(metatype)) continue;
-      const value = data ? args[data] : args;
-      await this.validation.transform(value, { type: 'body', metatype, data });
+      const source = graphql ? (paramtype === GRAPHQL_ARGS_PARAMTYPE ? null : undefined) : REST_SOURCES[paramtype];
+      if (source === undefined || !metatype || PRIMITIVES.includes(metatype)) continue;
+      const whole = source === null ? args : (args as RestArguments)[source];
+      const value = await this.validation.transform(data ? whole?.[data] : whole, { type: 'body', metatype, data });
+      if (source !== null && !data) result[source] = value;
     }
+    return result;
   }
 
   private operationName(context: ExecutionContext): string {
     if (context.getType<GqlContextType>() === 'graphql') {
-      const info = GqlExecutionContext.create(context).getInfo<{ fieldName: string; path: { key: string | number } }>();
+      const info = GqlExecutionContext.create(context).getInfo<GraphQLResolveInfo>();
       return info.path.key === info.fieldName ? info.fieldName : `${info.fieldName} (${String(info.path.key)})`;
     }
     return `${context.getClass().name}.${context.getHandler().name}`;
+  }
+
+  private responseKey(context: ExecutionContext): string {
+    if (context.getType<GqlContextType>() !== 'graphql') return this.operationName(context);
+    return String(GqlExecutionContext.create(context).getInfo<GraphQLResolveInfo>().path.key);
   }
 
   /** The client's key, scoped to the operation so one key may cover several guarded fields of a request. */
@@ -158,4 +300,11 @@ export class CreditsInterceptor implements NestInterceptor {
     }
     return `${operation}:${key}`;
   }
+}
+
+function chargesOf(requirements: CreditRequirement[], args: unknown): Charge[] {
+  return requirements.map((requirement) => ({
+    type: requirement.type,
+    amount: typeof requirement.amount === 'function' ? requirement.amount(args) : requirement.amount,
+  }));
 }

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccountsService } from './accounts.service';
 import { BalancesService } from './balances.service';
@@ -13,12 +13,14 @@ import { CreditGrantEntity } from './entities/credit-grant.entity';
 import { CreditHoldEntity } from './entities/credit-hold.entity';
 import { CreditTransactionEntity } from './entities/credit-transaction.entity';
 import { CreditUsageEntity } from './entities/credit-usage.entity';
+import { GuardedOperations } from './guarded-operation';
 import { Ledger } from './ledger';
 import { OpenHolds } from './open-holds';
 import { ReconciliationService } from './reconciliation.service';
 
 @Module({
   imports: [
+    DiscoveryModule,
     TypeOrmModule.forFeature([
       AccountEntity,
       CreditBalanceEntity,
@@ -36,6 +38,7 @@ import { ReconciliationService } from './reconciliation.service';
     CreditsService,
     ReconciliationService,
     OpenHolds,
+    GuardedOperations,
     CreditsResolver,
     // Enforces @RequiresCredits on any resolver or controller of the application; others pass untouched.
     { provide: APP_INTERCEPTOR, useClass: CreditsInterceptor },

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { createHash } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
@@ -16,6 +16,7 @@ import {
   ChargeLine,
   ChargeLineResult,
   ChargeOutcome,
+  ClawBackOutcome,
   GrantOutcome,
   leanHoldLine,
   Ledger,
@@ -115,6 +116,7 @@ function requestHash(accountId: string, mode: string, charges: Charge[]): string
  */
 @Injectable()
 export class CreditsService {
+  private readonly logger = new Logger(CreditsService.name);
   private readonly links: AppLinks;
   private readonly walletRates: Record<CreditType, number>;
 
@@ -186,11 +188,133 @@ export class CreditsService {
     const outcome = Object.values(actuals).every((amount) => amount === undefined)
       ? await this.batches.capture(accountId, holdId, result === undefined ? null : JSON.stringify(result))
       : await retryLedgerCall(() => this.ledger.capture(undefined, accountId, holdId, actuals, this.clock.now(), result));
+    if (outcome.status === 'HOLD_EXPIRED') return this.chargeLate(accountId, holdId, actuals);
     if (outcome.status !== 'OK') throw this.settleFailure(outcome, holdId);
     if (!outcome.replayed) {
       for (const line of outcome.charges ?? []) this.metrics.creditsConsumed.inc({ type: line.type }, line.amount);
     }
     return outcome.charges ?? [];
+  }
+
+  /**
+   * Captures a hold inside the caller's transaction, so that the caller's own writes and the charge commit together
+   * or not at all. A hold given back meanwhile is charged afresh in the same transaction; when that cannot be paid
+   * the refusal is thrown and the caller's writes roll back with it.
+   */
+  async captureWithin(
+    manager: EntityManager,
+    accountId: string,
+    holdId: string,
+    actuals: Partial<Record<CreditType, number>> = {},
+    result?: unknown,
+  ): Promise<ChargeLineResult[]> {
+    const now = this.clock.now();
+    const outcome = await this.ledger.capture(manager, accountId, holdId, actuals, now, result);
+    if (outcome.status === 'OK') {
+      if (!outcome.replayed) {
+        for (const line of outcome.charges ?? []) this.metrics.creditsConsumed.inc({ type: line.type }, line.amount);
+      }
+      return outcome.charges ?? [];
+    }
+    if (outcome.status !== 'HOLD_EXPIRED') throw this.settleFailure(outcome, holdId);
+    const charged: ChargeLineResult[] = [];
+    for (const line of await this.lateLines(accountId, holdId, actuals, manager)) {
+      const request = this.lateCharge(accountId, holdId, line, now);
+      let late = await this.ledger.charge(manager, request);
+      if (late.status === 'RENEW') {
+        await this.accounts.renewIfDue(manager, accountId, now);
+        late = await this.ledger.charge(manager, request);
+      }
+      if (late.status !== 'OK') throw this.failure(late);
+      charged.push(...(late.charges ?? []));
+    }
+    return charged;
+  }
+
+  /** Holds of requests still running here: none of them expires before another `HOLD_TTL_SECONDS` from now. */
+  async keepHoldsAlive(holdIds: string[]): Promise<number> {
+    if (holdIds.length === 0) return 0;
+    const until = new Date(this.clock.now().getTime() + this.config.HOLD_TTL_SECONDS * 1000);
+    return retryLedgerCall(() => this.ledger.extendHolds(holdIds, until));
+  }
+
+  /**
+   * The work of a request succeeded but the sweeper gave its hold back before the capture (the database or this
+   * instance stalled for longer than the hold's life): its charges are taken afresh, once, if they can still be paid. What
+   * cannot be paid any more is recorded as a shortfall for an operator, and counted.
+   */
+  private async chargeLate(
+    accountId: string,
+    holdId: string,
+    actuals: Partial<Record<CreditType, number>>,
+  ): Promise<ChargeLineResult[]> {
+    const charged: ChargeLineResult[] = [];
+    for (const line of await this.lateLines(accountId, holdId, actuals)) {
+      const now = this.clock.now();
+      const request = this.lateCharge(accountId, holdId, line, now);
+      const outcome = await retryLedgerCall(async () => {
+        const first = await this.ledger.charge(undefined, request);
+        if (first.status !== 'RENEW') return first;
+        return inTransaction(this.dataSource, async (manager) => {
+          await this.accounts.renewIfDue(manager, accountId, now);
+          return this.ledger.charge(manager, request);
+        });
+      });
+      if (outcome.status === 'OK') {
+        this.count('CONSUME', outcome);
+        this.publishAlerts(accountId, outcome.alerts);
+        charged.push(...(outcome.charges ?? []));
+        continue;
+      }
+      this.metrics.creditsShortfall.inc({ reason: 'LATE_CAPTURE', type: line.type }, line.amount);
+      await retryLedgerCall(() =>
+        this.ledger.recordShortfall({
+          accountId,
+          pool: line.type,
+          type: line.type,
+          amount: line.amount,
+          reason: 'LATE_CAPTURE',
+          reference: holdId,
+          description: `capture after hold ${holdId} was given back: ${outcome.status}`,
+          now,
+        }),
+      );
+      this.logger.error(
+        `Hold ${holdId} of ${accountId} was given back before its request succeeded, and ${line.amount} ${line.type} ` +
+          `could not be charged again (${outcome.status}); recorded as a shortfall`,
+      );
+    }
+    return charged;
+  }
+
+  /** What a hold reserved, lowered to the actual amounts reported, as charge lines (zero amounts left out). */
+  private async lateLines(
+    accountId: string,
+    holdId: string,
+    actuals: Partial<Record<CreditType, number>>,
+    manager?: EntityManager,
+  ): Promise<ChargeLine[]> {
+    const sql = 'SELECT charges FROM credit_holds WHERE id = $1 AND account_id = $2';
+    const rows: Array<{ charges: Charge[] }> = await (manager ?? this.dataSource).query(sql, [holdId, accountId]);
+    return (rows[0]?.charges ?? [])
+      .map((charge) => ({ type: charge.type, amount: Math.min(actuals[charge.type] ?? charge.amount, charge.amount) }))
+      .filter((charge) => charge.amount > 0)
+      .map((charge) => ({ ...charge, walletRate: this.walletRate(charge.type) }));
+  }
+
+  /** A fresh charge standing for a hold's capture, keyed by the hold so that it is taken at most once. */
+  private lateCharge(accountId: string, holdId: string, line: ChargeLine, now: Date): Parameters<Ledger['charge']>[1] {
+    const idempotencyKey = `late-capture:${holdId}:${line.type}`;
+    return {
+      accountId,
+      mode: 'CONSUME',
+      lines: [line],
+      now,
+      holdTtlSeconds: this.config.HOLD_TTL_SECONDS,
+      idempotencyKey,
+      requestHash: requestHash(accountId, 'CONSUME', [line]),
+      description: `capture of hold ${holdId} after it was given back`,
+    };
   }
 
   /** Gives a pending hold back whole. Releasing a settled hold changes nothing. */
@@ -277,24 +401,37 @@ export class CreditsService {
         reference: request.reference ?? null,
         now: this.clock.now(),
       });
-    return manager ? run() : retryLedgerCall(run);
+    const outcome = await (manager ? run() : retryLedgerCall(run));
+    if (outcome.refused) {
+      throw new CreditsException(
+        CreditsErrorCode.BALANCE_LIMIT,
+        `This grant would take the wallet to ${outcome.balance + request.amount} credits; a wallet holds at most ` +
+          `${outcome.maxBalance}. Nothing was granted.`,
+        { balance: outcome.balance, maxBalance: outcome.maxBalance },
+      );
+    }
+    return outcome;
   }
 
   /**
-   * Takes back what is left of a wallet grant, up to `max` (a refunded or disputed purchase): credits already spent
-   * stay spent and the wallet never goes below zero. Returns the amount taken.
+   * Takes up to `max` credits back from the wallet (a refunded or disputed purchase), the purchase's own grant
+   * first and then any other wallet credits, since credits are fungible. The wallet never goes below zero; what was
+   * spent already is recorded as a shortfall, logged and counted.
    */
-  clawBack(
+  async clawBack(
     manager: EntityManager,
     request: { accountId: string; grantId: string; max: number; reference: string; description: string },
-  ): Promise<number> {
+  ): Promise<ClawBackOutcome> {
     assertAmount(request.max, 'max');
-    return this.ledger.debitGrant(manager, {
-      ...request,
-      pool: 'WALLET',
-      kind: 'CLAWBACK',
-      now: this.clock.now(),
-    });
+    const outcome = await this.ledger.clawBack(manager, { ...request, now: this.clock.now() });
+    if (outcome.shortfall > 0) {
+      this.metrics.creditsShortfall.inc({ reason: 'CLAWBACK', type: 'WALLET' }, outcome.shortfall);
+      this.logger.warn(
+        `${request.description} for ${request.accountId}: ${outcome.shortfall} credits were spent already and ` +
+          'could not be taken back; recorded as a shortfall',
+      );
+    }
+    return outcome;
   }
 
   /**

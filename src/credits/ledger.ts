@@ -108,11 +108,26 @@ export interface GrantRequest {
 
 export interface GrantOutcome {
   created: boolean;
+  refused?: undefined;
   grantId: string;
   transactionId: number;
   accountId: string;
   pool: CreditPool;
   amount: number;
+}
+
+/** The wallet would grow past what a balance may show (a GraphQL Int, with room for an allowance); nothing changed. */
+export interface GrantRefusal {
+  created: false;
+  refused: 'BALANCE_LIMIT';
+  balance: number;
+  maxBalance: number;
+}
+
+export interface ClawBackOutcome {
+  taken: number;
+  /** What could not be taken back because it was spent already; recorded in credit_shortfalls. */
+  shortfall: number;
 }
 
 /** A guarded operation's usual hold; the guard's group commit and the one-by-one path send the same statement. */
@@ -303,7 +318,7 @@ export class Ledger {
     return this.call(undefined, 'SELECT credits_release_expired_holds($1, $2) AS result', [now, limit]);
   }
 
-  grant(manager: EntityManager | undefined, request: GrantRequest): Promise<GrantOutcome> {
+  grant(manager: EntityManager | undefined, request: GrantRequest): Promise<GrantOutcome | GrantRefusal> {
     return this.call(
       manager,
       'SELECT credits_grant($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS result',
@@ -329,30 +344,43 @@ export class Ledger {
     await manager.query('SELECT credits_expire_allowance($1, $2, $3)', [accountId, periodStart, now]);
   }
 
-  /** Takes up to `max` credits out of one grant (clawback, correction), never below zero. Returns the amount taken. */
-  async debitGrant(
+  /**
+   * Takes up to `max` credits back from the wallet, the purchase's own grant first, never below zero; what cannot be
+   * taken is recorded as a shortfall.
+   */
+  async clawBack(
     manager: EntityManager,
-    request: {
-      accountId: string;
-      pool: CreditPool;
-      grantId: string;
-      kind: LedgerKind;
-      max: number;
-      reference: string | null;
-      description: string | null;
-      now: Date;
-    },
-  ): Promise<number> {
-    await manager.query('SELECT credits_lock_pools($1, $2)', [request.accountId, [request.pool]]);
-    const taken = await this.call<string | number>(manager, 'SELECT credits_debit_grant($1, $2, $3, $4, $5, $6) AS result', [
-      request.grantId,
-      request.kind,
-      request.max,
-      request.reference,
-      request.description,
-      request.now,
-    ]);
-    return Number(taken);
+    request: { accountId: string; grantId: string; max: number; reference: string | null; description: string; now: Date },
+  ): Promise<ClawBackOutcome> {
+    const outcome = await this.call<ClawBackOutcome>(
+      manager,
+      'SELECT credits_claw_back($1, $2, $3, $4, $5, $6) AS result',
+      [request.accountId, request.grantId, request.max, request.reference, request.description, request.now],
+    );
+    return { taken: Number(outcome.taken), shortfall: Number(outcome.shortfall) };
+  }
+
+  /** Keeps pending holds from expiring before `until` (their requests are still running). */
+  extendHolds(holdIds: string[], until: Date): Promise<number> {
+    return this.call(undefined, 'SELECT credits_extend_holds($1::uuid[], $2) AS result', [holdIds, until]);
+  }
+
+  /** Records credits owed that the ledger could not take (a capture whose hold was swept and cannot be paid again). */
+  async recordShortfall(request: {
+    accountId: string;
+    pool: CreditPool;
+    type: CreditType | null;
+    amount: number;
+    reason: 'CLAWBACK' | 'LATE_CAPTURE';
+    reference: string | null;
+    description: string | null;
+    now: Date;
+  }): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO credit_shortfalls (account_id, pool, charge_type, amount, reason, reference, description, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [request.accountId, request.pool, request.type, request.amount, request.reason, request.reference, request.description, request.now],
+    );
   }
 
   /** Gives quota units in use back (PROJECT). Returns the ledger row id. */

@@ -8,6 +8,7 @@ import { LeanerHotPath1795258800600 } from '../../migrations/1795258800600-Leane
 import { GuardBatch1795258800700 } from '../../migrations/1795258800700-GuardBatch';
 import { LedgerDomains1795258800800 } from '../../migrations/1795258800800-LedgerDomains';
 import { LeanGuard1795258800900 } from '../../migrations/1795258800900-LeanGuard';
+import { NoCreditGivenAway1795258801000 } from '../../migrations/1795258801000-NoCreditGivenAway';
 
 /** Every migration, in order. Listed explicitly so compiled and test runs load the same set. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   GuardBatch1795258800700,
   LedgerDomains1795258800800,
   LeanGuard1795258800900,
+  NoCreditGivenAway1795258801000,
 ];

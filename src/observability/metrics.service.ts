@@ -21,6 +21,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly creditsShortfall = new Counter({
+    name: 'credits_shortfall_total',
+    help: 'Credits owed that the ledger could not take (spent before a refund, or a capture after its hold was given back), by reason and pool or type',
+    labelNames: ['reason', 'type'],
+    registers: [this.registry],
+  });
+
   readonly webhookEvents = new Counter({
     name: 'stripe_webhook_events_total',
     help: 'Stripe webhook events received, by event type and outcome (APPLIED, IGNORED, DUPLICATE, REJECTED, FAILED)',

@@ -3,13 +3,18 @@ import { Args, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { CurrentAccount } from '../auth/current-account.decorator';
 import { AuthenticatedAccount } from '../auth/role.enum';
 import { CreditType } from '../credits/credit-type.enum';
+import { Metered, MeteredCall } from '../credits/metered-call';
 import { RequiresCredits } from '../credits/requires-credits.decorator';
 import { ChatMessageOutput, IntegrationRunOutput, ProjectOutput } from './dtos/project.output';
 import { CreateProjectArgs, ProjectIdArgs, RunIntegrationArgs, SendChatMessageArgs } from './dtos/project.args';
 import { ProjectAccessGuard } from './project-access.guard';
 import { ProjectsService } from './projects.service';
 
-/** How a host application meters its own resolvers: one decorator line each. */
+/**
+ * How a host application meters its own resolvers: one decorator line each. Each guarded mutation writes its row in
+ * the metered call's transaction, so that the row and its charge commit together: a crash between them cannot
+ * leave work done and unpaid.
+ */
 @Resolver()
 export class ProjectsResolver {
   constructor(private readonly projectsService: ProjectsService) {}
@@ -24,8 +29,12 @@ export class ProjectsResolver {
     { type: CreditType.PROJECT, amount: 1 },
   ])
   @Mutation(() => ProjectOutput, { description: 'guarded: 1 MESSAGE + 1 PROJECT' })
-  createProject(@CurrentAccount() account: AuthenticatedAccount, @Args() args: CreateProjectArgs): Promise<ProjectOutput> {
-    return this.projectsService.create(account.id, args.name);
+  createProject(
+    @CurrentAccount() account: AuthenticatedAccount,
+    @Args() args: CreateProjectArgs,
+    @Metered() call: MeteredCall,
+  ): Promise<ProjectOutput> {
+    return call.transaction((manager) => this.projectsService.create(account.id, args.name, manager));
   }
 
   @Mutation(() => Boolean, { description: 'gives the PROJECT unit back' })
@@ -40,8 +49,9 @@ export class ProjectsResolver {
   sendChatMessage(
     @CurrentAccount() account: AuthenticatedAccount,
     @Args() args: SendChatMessageArgs,
+    @Metered() call: MeteredCall,
   ): Promise<ChatMessageOutput> {
-    return this.projectsService.sendMessage(account.id, args.projectId, args.text);
+    return call.transaction((manager) => this.projectsService.sendMessage(account.id, args.projectId, args.text, manager));
   }
 
   @UseGuards(ProjectAccessGuard)
@@ -50,7 +60,10 @@ export class ProjectsResolver {
   runIntegration(
     @CurrentAccount() account: AuthenticatedAccount,
     @Args() args: RunIntegrationArgs,
+    @Metered() call: MeteredCall,
   ): Promise<IntegrationRunOutput> {
-    return this.projectsService.runIntegration(account.id, args.projectId, args.calls);
+    return call.transaction((manager) =>
+      this.projectsService.runIntegration(account.id, args.projectId, args.calls, manager),
+    );
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { isUUID } from 'class-validator';
-import { DataSource, Repository } from 'typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
 import { CreditType } from '../credits/credit-type.enum';
 import { CreditsService } from '../credits/credits.service';
 import { ChatMessageEntity } from './entities/chat-message.entity';
@@ -9,7 +9,10 @@ import { IntegrationRunEntity } from './entities/integration-run.entity';
 import { ProjectEntity } from './entities/project.entity';
 import { ProjectsErrorCode, ProjectsException } from './projects.exception';
 
-/** The host application's own logic. Credits are handled by @RequiresCredits on the resolver, not here. */
+/**
+ * The host application's own logic. Credits are handled by @RequiresCredits on the resolver, not here; the writes
+ * take the transaction they are given, so that the resolver can make them and their charge one commit.
+ */
 @Injectable()
 export class ProjectsService {
   constructor(
@@ -24,8 +27,9 @@ export class ProjectsService {
     return this.projects.find({ where: { accountId }, order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
-  create(accountId: string, name: string): Promise<ProjectEntity> {
-    return this.projects.save(this.projects.create({ accountId, name }));
+  /** `manager`: the transaction to write in (a metered call's, so that the row and its charge commit together). */
+  create(accountId: string, name: string, manager: EntityManager = this.dataSource.manager): Promise<ProjectEntity> {
+    return manager.save(manager.create(ProjectEntity, { accountId, name }));
   }
 
   /**
@@ -40,14 +44,24 @@ export class ProjectsService {
     });
   }
 
-  async sendMessage(accountId: string, projectId: string, text: string): Promise<ChatMessageEntity> {
+  async sendMessage(
+    accountId: string,
+    projectId: string,
+    text: string,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<ChatMessageEntity> {
     await this.owned(accountId, projectId);
-    return this.messages.save(this.messages.create({ accountId, projectId, text }));
+    return manager.save(manager.create(ChatMessageEntity, { accountId, projectId, text }));
   }
 
-  async runIntegration(accountId: string, projectId: string, calls: number): Promise<IntegrationRunEntity> {
+  async runIntegration(
+    accountId: string,
+    projectId: string,
+    calls: number,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<IntegrationRunEntity> {
     await this.owned(accountId, projectId);
-    return this.runs.save(this.runs.create({ accountId, projectId, calls }));
+    return manager.save(manager.create(IntegrationRunEntity, { accountId, projectId, calls }));
   }
 
   /** A project of another account is reported exactly like one that does not exist. */
