@@ -127,7 +127,7 @@ export class CreditsInterceptor implements NestInterceptor {
     // The answer is kept for replays, which only a keyed request can have.
     const replayable = (result: unknown) => (idempotencyKey ? result : undefined);
     const call = new MeteredCall(hold.id, this.dataSource, (manager, actuals, result) =>
-      this.credits.captureWithin(manager, account.id, hold.id, actuals, replayable(result)).then(() => undefined),
+      this.credits.captureWithin(manager, account.id, hold.id, actuals, replayable(result)),
     );
     attachMeteredCall(context, call);
     this.openHolds.add(hold.id, account.id);
@@ -145,10 +145,9 @@ export class CreditsInterceptor implements NestInterceptor {
         from(
           (async () => {
             try {
-              const captured = call.settled
-                ? null
-                : await this.credits.capture(account.id, hold.id, call.reported, replayable(result));
-              outcome('CHARGED', captured ? captured.map(({ type, amount }) => ({ type, amount })) : charges);
+              const captured =
+                call.captured ?? (await this.credits.capture(account.id, hold.id, call.reported, replayable(result)));
+              outcome('CHARGED', captured.map(({ type, amount }) => ({ type, amount })));
             } finally {
               settled();
             }
@@ -160,7 +159,7 @@ export class CreditsInterceptor implements NestInterceptor {
         settled();
         if (call.settled) {
           // The handler's transaction committed its work and the charge before it failed: the charge stands.
-          outcome('CHARGED', charges);
+          outcome('CHARGED', (call.captured ?? charges).map(({ type, amount }) => ({ type, amount })));
           return throwError(() => error);
         }
         outcome('RELEASED');

@@ -23,8 +23,11 @@ export class MeteredCall {
       manager: EntityManager,
       actuals: Partial<Record<CreditType, number>>,
       result: unknown,
-    ) => Promise<void>,
+    ) => Promise<Array<{ type: CreditType; amount: number }>>,
   ) {}
+
+  /** What `transaction` charged, once it committed. */
+  captured?: Array<{ type: CreditType; amount: number }>;
 
   /**
    * Runs `work` in a transaction that also captures this call's charge (with what `reportActual` said so far):
@@ -33,12 +36,14 @@ export class MeteredCall {
    */
   async transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (this.settledInside) throw new Error(`The charge of hold ${this.holdId} was already captured`);
+    let captured: Array<{ type: CreditType; amount: number }> = [];
     const result = await this.dataSource.transaction(async (manager) => {
       const value = await work(manager);
-      await this.captureWithin(manager, this.reported, value);
+      captured = await this.captureWithin(manager, this.reported, value);
       return value;
     });
     this.settledInside = true;
+    this.captured = captured;
     return result;
   }
 
