@@ -1,7 +1,7 @@
-import http from 'node:http';
 import request from 'supertest';
 import { Role } from '../src/auth/role.enum';
 import { GuardedTestModule, GuardedTestResolver } from './support/guarded-test.module';
+import { hangUp } from './support/hang-up';
 import { startTestApp, TEST_APP_URL, TestApp } from './support/test-app';
 
 const CREATE_PROJECT = `mutation ($name: String!) { createProject(name: $name) { id name createdAt } }`;
@@ -176,27 +176,6 @@ describe('@RequiresCredits enforcement (e2e over GraphQL)', () => {
       expect(await ledgerRows(stranger)).toBe(rowsBefore);
     });
 
-    /** Sends a guarded mutation and hangs up `afterMs` later, before the answer. */
-    const hangUp = async (accountId: string, query: string, afterMs: number) => {
-      const token = await t.token(accountId);
-      const address = t.server.listening ? t.server.address() : (t.server.listen(0), t.server.address());
-      const port = typeof address === 'object' && address ? address.port : 0;
-      await new Promise<void>((resolve) => {
-        const req = http.request({
-          host: '127.0.0.1',
-          port,
-          path: '/graphql',
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        });
-        req.on('error', () => resolve());
-        req.end(JSON.stringify({ query }));
-        setTimeout(() => {
-          req.destroy();
-          resolve();
-        }, afterMs);
-      });
-    };
     const waitFor = async (done: () => boolean) => {
       for (let i = 0; i < 50 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -206,7 +185,7 @@ describe('@RequiresCredits enforcement (e2e over GraphQL)', () => {
       const accountId = newAccount();
       await t.gql(OVERVIEW, {}, { as: accountId });
       const completedBefore = GuardedTestResolver.completed;
-      await hangUp(accountId, 'mutation { slowMessage(ms: 300) }', 100);
+      await hangUp(t, accountId, 'mutation { slowMessage(ms: 300) }', {}, 100);
       await waitFor(() => GuardedTestResolver.completed > completedBefore);
       expect(GuardedTestResolver.completed).toBe(completedBefore + 1);
       expect(await balanceOf(accountId, 'MESSAGE')).toMatchObject({ used: 1, held: 0, remaining: 9 });
@@ -217,7 +196,7 @@ describe('@RequiresCredits enforcement (e2e over GraphQL)', () => {
       const accountId = newAccount();
       await t.gql(OVERVIEW, {}, { as: accountId });
       const stoppedBefore = GuardedTestResolver.stopped;
-      await hangUp(accountId, 'mutation { stopsWhenAbandoned(ms: 300) }', 100);
+      await hangUp(t, accountId, 'mutation { stopsWhenAbandoned(ms: 300) }', {}, 100);
       await waitFor(() => GuardedTestResolver.stopped > stoppedBefore);
       expect(GuardedTestResolver.stopped).toBe(stoppedBefore + 1);
       expect(await balanceOf(accountId, 'MESSAGE')).toMatchObject({ used: 0, held: 0, remaining: 10 });

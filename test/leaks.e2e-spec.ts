@@ -1,4 +1,3 @@
-import http from 'node:http';
 import request from 'supertest';
 import { Role } from '../src/auth/role.enum';
 import { AccountsService } from '../src/credits/accounts.service';
@@ -9,6 +8,7 @@ import { OpenHolds } from '../src/credits/open-holds';
 import { MetricsService } from '../src/observability/metrics.service';
 import { FakeStripe } from './support/fake-stripe';
 import { GuardedTestModule } from './support/guarded-test.module';
+import { hangUp } from './support/hang-up';
 import { checkoutSessionObject, postWebhook, stripeEvent } from './support/stripe-events';
 import { startStripeTestApp } from './support/stripe-test-app';
 import { startTestApp, TestApp } from './support/test-app';
@@ -45,28 +45,6 @@ describe('no credit is given away (e2e)', () => {
   };
   const grantWallet = (app: TestApp, accountId: string, amount: number, key = `grant-${accountId}-${amount}`) =>
     app.gql(GRANT, { input: { accountId, amount, reason: 'test credits', idempotencyKey: key } }, { as: 'ops', roles: [Role.ADMIN] });
-
-  /** Sends a GraphQL operation and hangs up `afterMs` later, whatever the service is doing then. */
-  const hangUp = async (app: TestApp, accountId: string, query: string, variables: object, afterMs: number) => {
-    const token = await app.token(accountId);
-    const address = app.server.listening ? app.server.address() : (app.server.listen(0), app.server.address());
-    const port = typeof address === 'object' && address ? address.port : 0;
-    await new Promise<void>((resolve) => {
-      const req = http.request({
-        host: '127.0.0.1',
-        port,
-        path: '/graphql',
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      });
-      req.on('error', () => resolve());
-      req.end(JSON.stringify({ query, variables }));
-      setTimeout(() => {
-        req.destroy();
-        resolve();
-      }, afterMs);
-    });
-  };
 
   beforeAll(async () => {
     t = await startTestApp({}, [GuardedTestModule]);
