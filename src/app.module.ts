@@ -17,6 +17,7 @@ import { chargeOutcomesPlugin } from './credits/charge-outcomes.plugin';
 import { graphqlLimits } from './common/graphql-limits';
 import { rejectNulPlugin } from './common/nul-characters';
 import { GraphQLContext } from './common/request-context';
+import { DatabaseClockModule } from './database/database-clock';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -39,6 +40,7 @@ export function coreImports(config: AppConfig, databaseUrl: string) {
     EventEmitterModule.forRoot(),
     MetricsModule,
     TypeOrmModule.forRoot({ ...databaseOptions(databaseUrl, config.DATABASE_POOL_SIZE), autoLoadEntities: true }),
+    DatabaseClockModule,
   ];
 }
 

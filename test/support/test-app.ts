@@ -16,12 +16,23 @@ import { createTestDatabase } from './database';
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters';
 export const TEST_APP_URL = 'https://app.example.test';
 
-/** A clock tests can move. */
+/**
+ * A clock tests can move. Unless set, it is the service's Clock: it follows the database's clock. `hostSkewMs` makes
+ * this instance's host clock run that far ahead (behind when negative), as a badly set machine's would.
+ */
 export class TestClock extends Clock {
   private current: Date | null = null;
 
+  constructor(private readonly hostSkewMs = 0) {
+    super();
+  }
+
   override now(): Date {
-    return this.current ? new Date(this.current) : new Date();
+    return this.current ? new Date(this.current) : super.now();
+  }
+
+  override hostNow(): number {
+    return Date.now() + this.hostSkewMs;
   }
 
   set(at: Date | string): void {
@@ -66,7 +77,7 @@ export interface TestApp {
 export async function startTestApp(
   env: Record<string, string> = {},
   extraModules: Type<unknown>[] = [],
-  options: { sameDatabaseAs?: TestApp } = {},
+  options: { sameDatabaseAs?: TestApp; hostClockSkewMs?: number } = {},
 ): Promise<TestApp> {
   const database = options.sameDatabaseAs
     ? { url: options.sameDatabaseAs.databaseUrl, drop: async () => undefined }
@@ -82,7 +93,7 @@ export async function startTestApp(
     RATE_LIMIT_ACCOUNT_PER_MINUTE: '0',
     ...env,
   });
-  const clock = new TestClock();
+  const clock = new TestClock(options.hostClockSkewMs);
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config, database.url), ...extraModules] })
     .overrideProvider(Clock)
     .useValue(clock)
