@@ -23,7 +23,8 @@ async function main(): Promise<number> {
   try {
     const report = await app.get(RenewalService).run(at);
     process.stdout.write(
-      `Renewal as of ${at.toISOString()}: ${report.renewed} account(s) renewed, ${report.holdsReleased} expired hold(s) released\n`,
+      `Renewal as of ${at.toISOString()}: ${report.renewed} account(s) renewed, ${report.graceEnded} past-due ` +
+        `account(s) moved to FREE limits, ${report.holdsReleased} expired hold(s) released\n`,
     );
     return 0;
   } finally {

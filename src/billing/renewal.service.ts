@@ -1,6 +1,7 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
 import { inTransaction } from '../database/transaction';
 import { AccountsService } from '../credits/accounts.service';
 import { CreditsService } from '../credits/credits.service';
@@ -8,6 +9,8 @@ import { MetricsService } from '../observability/metrics.service';
 
 export interface RenewalReport {
   renewed: number;
+  /** Past-due accounts whose grace ended in this run: they have the FREE limits until they pay. */
+  graceEnded: number;
   holdsReleased: number;
   at: Date;
 }
@@ -19,7 +22,8 @@ const BATCH = 50;
  * expires, the new one is granted once, pending downgrades and cancellations take effect) and expired holds are
  * given back. Any number of instances may run it at the same moment: each claims different accounts with
  * FOR UPDATE SKIP LOCKED, and every grant is keyed by account, type and period, so nothing is granted twice.
- * After downtime an account jumps straight to the current period; the missed ones are not granted.
+ * After downtime an account jumps straight to the current period; the missed ones are not granted. Past-due
+ * subscriptions whose grace (PAST_DUE_GRACE_HOURS) has ended fall back to the FREE limits in the same run.
  */
 @Injectable()
 export class RenewalService {
@@ -31,6 +35,7 @@ export class RenewalService {
     private readonly credits: CreditsService,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
+    @Inject(AppConfig) private readonly config: AppConfig,
   ) {}
 
   async run(at: Date = this.clock.now()): Promise<RenewalReport> {
@@ -49,13 +54,33 @@ export class RenewalService {
       this.metrics.renewals.inc(claimed);
       if (claimed < BATCH) break;
     }
+    let graceEnded = 0;
+    const graceStartedBefore = new Date(at.getTime() - this.config.PAST_DUE_GRACE_HOURS * 3_600_000);
+    for (;;) {
+      const claimed = await inTransaction(this.dataSource, async (manager) => {
+        const lapsed: Array<{ id: string }> = await manager.query(
+          `SELECT id FROM accounts WHERE past_due_since <= $1 AND status = 'PAST_DUE' AND plan_code <> 'FREE'
+              AND subscription_plan_code IS NOT NULL
+            ORDER BY past_due_since LIMIT $2 FOR UPDATE SKIP LOCKED`,
+          [graceStartedBefore, BATCH],
+        );
+        for (const { id } of lapsed) if (await this.accounts.entitle(manager, id, at)) graceEnded++;
+        return lapsed.length;
+      });
+      if (claimed < BATCH) break;
+    }
     let holdsReleased = 0;
     for (;;) {
       const released = await this.credits.releaseExpiredHolds(BATCH * 10, at);
       holdsReleased += released;
       if (released < BATCH * 10) break;
     }
-    if (renewed || holdsReleased) this.logger.log(`Renewed ${renewed} account(s), released ${holdsReleased} expired hold(s)`);
-    return { renewed, holdsReleased, at };
+    if (renewed || graceEnded || holdsReleased) {
+      this.logger.log(
+        `Renewed ${renewed} account(s), ended the grace of ${graceEnded} past-due one(s), ` +
+          `released ${holdsReleased} expired hold(s)`,
+      );
+    }
+    return { renewed, graceEnded, holdsReleased, at };
   }
 }

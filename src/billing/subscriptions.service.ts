@@ -11,7 +11,7 @@ import { PlanCode } from '../plans/plan-code.enum';
 import { PlansService } from '../plans/plans.service';
 import { UsageService } from '../usage/usage.service';
 import { BillingErrorCode, BillingException } from './billing.exception';
-import { PlanChangeOutput } from './dtos/checkout-session.output';
+import { PlanChangeOutput, PlanChangePaymentOutput, PlanPaymentStatus } from './dtos/checkout-session.output';
 import { SubscriptionOutput } from './dtos/subscription.output';
 import { StripeGateway } from './stripe/stripe.gateway';
 import { stripeId } from './stripe/stripe-ids';
@@ -28,6 +28,39 @@ const STATUS: Record<string, SubscriptionStatus> = {
 };
 
 const seconds = (value: number) => new Date(value * 1000);
+
+/** The invoices that pay for a billing period: the subscription's first, and each renewal. */
+const PERIOD_INVOICES = new Set<string>(['subscription_create', 'subscription_cycle']);
+
+/** Whether an invoice line bills a proration (a plan change inside a period) rather than a period. */
+function isProration(line: Stripe.InvoiceLineItem): boolean {
+  return Boolean(line.parent?.subscription_item_details?.proration || line.parent?.invoice_item_details?.proration);
+}
+
+/**
+ * Whether the subscription ends with its current period: `cancel_at_period_end`, or, in flexible billing mode (where
+ * the Customer Portal schedules an end-of-period cancellation), a `cancel_at` at or before the period's end.
+ */
+function cancelsByPeriodEnd(subscription: Stripe.Subscription, periodEnd: Date): boolean {
+  if (subscription.cancel_at_period_end) return true;
+  return typeof subscription.cancel_at === 'number' && seconds(subscription.cancel_at) <= periodEnd;
+}
+
+/**
+ * Whether the account moves to Stripe's `period`: a later one than its own, or, when it `startsPaid` (a subscription
+ * it begins to pay for), the paid period it is in, even when that began a moment before the account's own.
+ */
+function followsPeriod(account: AccountEntity, period: Period, startsPaid: boolean): boolean {
+  if (period.start > account.currentPeriodStart) return true;
+  return startsPaid && period.start.getTime() !== account.currentPeriodStart.getTime() && period.end > account.currentPeriodStart;
+}
+
+/** What lifts a scheduled cancellation: clearing `cancel_at` (which the portal sets), else `cancel_at_period_end`. */
+function resumeParameters(subscription: Stripe.Subscription): Stripe.SubscriptionUpdateParams {
+  if (subscription.cancel_at) return { cancel_at: '' };
+  if (subscription.cancel_at_period_end) return { cancel_at_period_end: false };
+  return {};
+}
 
 /** The subscription item's billing period (newer API versions keep it on the item, older on the subscription). */
 function subscriptionPeriod(subscription: Stripe.Subscription): Period | null {
@@ -57,8 +90,10 @@ export class SubscriptionsService {
 
   /**
    * Without a subscription, a paid plan starts with a subscription Checkout Session (its URL is returned). With
-   * one, an upgrade applies now (prorated, the period's allowance rises at once) and a downgrade at the period's
-   * end (shown as pendingPlan); FREE cancels at the period's end.
+   * one, an upgrade applies once Stripe has its prorated payment (the period's allowance rises then; a declined
+   * payment, or one waiting for the customer, leaves the plan as it is and is answered as `payment` with the hosted
+   * invoice URL), a downgrade at the period's end (shown as pendingPlan), and a change to a paid plan resumes a
+   * scheduled cancellation; FREE cancels at the period's end.
    */
   async changePlan(accountId: string, planCode: PlanCode): Promise<PlanChangeOutput> {
     this.gateway.assertConfigured();
@@ -95,26 +130,70 @@ export class SubscriptionsService {
     );
     const item = subscription.items.data[0];
     const price = await this.gateway.priceByLookupKey(target.stripeLookupKey);
-    const upgrade = target.rank > current.rank;
-    await this.gateway.call('change the subscription', (stripe) =>
-      stripe.subscriptions.update(account.stripeSubscriptionId!, {
-        items: [{ id: item.id, price: price.id }],
-        // An upgrade is charged now, prorated; a downgrade keeps the paid period and bills the new price next time.
-        proration_behavior: upgrade ? 'always_invoice' : 'none',
-        cancel_at_period_end: false,
-        metadata: { accountId, plan: target.code },
-      }),
-    );
+    // Compared with the plan paid for this period (while unpaid the account has FREE's limits; after a downgrade
+    // Stripe already has the lower price).
+    const subscribed = account.subscriptionPlanCode ? await this.plans.getPlan(account.subscriptionPlanCode) : current;
+    const upgrade = target.rank > subscribed.rank;
+    if (upgrade) {
+      // Charged now, prorated, and applied by Stripe only once that invoice is paid: until then the subscription
+      // (and the account) stay on their plan, and the customer is told where to pay.
+      const updated = await this.gateway.call('change the subscription', (stripe) =>
+        stripe.subscriptions.update(subscription.id, {
+          items: [{ id: item.id, price: price.id }],
+          proration_behavior: 'always_invoice',
+          payment_behavior: 'pending_if_incomplete',
+          expand: ['latest_invoice'],
+        }),
+      );
+      if (updated.pending_update) {
+        const payment = await this.pendingPayment(updated);
+        return { checkoutUrl: null, subscription: await this.usage.subscription(account), payment };
+      }
+    }
+    const resume = resumeParameters(subscription);
+    if (!upgrade || Object.keys(resume).length > 0) {
+      // A downgrade keeps the paid period and bills the new price next time. A pending update may carry nothing but
+      // the items, so resuming a cancellation follows the paid upgrade on its own.
+      await this.gateway.call('change the subscription', (stripe) =>
+        stripe.subscriptions.update(subscription.id, {
+          ...(!upgrade && { items: [{ id: item.id, price: price.id }], proration_behavior: 'none' as const }),
+          ...(!upgrade && { metadata: { accountId, plan: target.code } }),
+          ...resume,
+        }),
+      );
+    }
 
     await inTransaction(this.dataSource, async (manager) => {
-      const locked = (await this.accounts.lock(manager, accountId))!;
-      if (upgrade) await this.accounts.upgradeNow(manager, locked, target.code, this.clock.now());
+      await this.accounts.lock(manager, accountId);
       await this.accounts.update(manager, accountId, {
         cancelAtPeriodEnd: false,
-        pendingPlanCode: upgrade || target.code === locked.planCode ? null : target.code,
+        pendingPlanCode: upgrade || target.code === subscribed.code ? null : target.code,
+        subscriptionPlanCode: upgrade ? target.code : subscribed.code,
       });
+      // Paid: the period's allowance rises at once (unless the subscription's own period is unpaid).
+      if (upgrade) await this.accounts.entitle(manager, accountId, this.clock.now());
     });
     return { checkoutUrl: null, subscription: await this.usage.subscription(await this.accounts.current(accountId)) };
+  }
+
+  /** Why an upgrade's invoice is not paid yet (declined, or waiting for the customer to authenticate) and where to pay it. */
+  private async pendingPayment(subscription: Stripe.Subscription): Promise<PlanChangePaymentOutput> {
+    const invoice = typeof subscription.latest_invoice === 'object' ? subscription.latest_invoice : null;
+    let status = PlanPaymentStatus.FAILED;
+    if (invoice) {
+      const payments = await this.gateway
+        .call('read the invoice payments', (stripe) =>
+          stripe.invoicePayments.list({ invoice: invoice.id, expand: ['data.payment.payment_intent'] }),
+        )
+        .catch(() => null);
+      const needsCustomer = payments?.data.some((payment) => {
+        const intent = payment.payment.payment_intent;
+        return typeof intent === 'object' && (intent.status === 'requires_action' || intent.status === 'requires_confirmation');
+      });
+      if (needsCustomer) status = PlanPaymentStatus.REQUIRES_ACTION;
+    }
+    this.logger.log(`Upgrade of subscription ${subscription.id} waits for its payment (${status})`);
+    return { status, hostedInvoiceUrl: invoice?.hosted_invoice_url ?? null };
   }
 
   /** Cancels at the period's end: the plan stays until then, then the account returns to FREE. */
@@ -146,7 +225,9 @@ export class SubscriptionsService {
   /**
    * customer.subscription.created / updated / deleted. An event older than the newest one applied is ignored, so
    * out-of-order delivery never rolls state back. A new billing period starts the period; a higher plan in the
-   * same period is an upgrade now; a lower one waits for the period's end.
+   * same period is an upgrade now; a lower one waits for the period's end. The status sets the limits: the plan's
+   * while paid (past due: for PAST_DUE_GRACE_HOURS), FREE's while incomplete or past the grace. A `cancel_at` at or
+   * before the period's end (the Customer Portal's cancellation in flexible billing mode) is canceling.
    */
   async applySubscription(
     manager: EntityManager,
@@ -171,73 +252,115 @@ export class SubscriptionsService {
         periodAnchor: now,
         status: SubscriptionStatus.ACTIVE,
         stripeSubscriptionId: null,
+        subscriptionPlanCode: null,
+        pastDueSince: null,
         stripeStateAt: eventCreated,
       });
       return true;
     }
 
-    const plan = (await this.planOf(subscription, manager)) ?? (await this.plans.getPlan(account.planCode, manager));
+    const subscribed = account.subscriptionPlanCode ?? account.planCode;
+    const plan = (await this.planOf(subscription, manager)) ?? (await this.plans.getPlan(subscribed, manager));
     const period = subscriptionPeriod(subscription);
     const changes: Partial<AccountEntity> = {
       status,
       stripeSubscriptionId: subscription.id,
       stripeCustomerId: stripeId(subscription.customer) ?? account.stripeCustomerId,
       stripeStateAt: eventCreated,
-      cancelAtPeriodEnd: Boolean(subscription.cancel_at_period_end),
+      cancelAtPeriodEnd: cancelsByPeriodEnd(subscription, period?.end ?? account.currentPeriodEnd),
+      pastDueSince: status === SubscriptionStatus.PAST_DUE ? (account.pastDueSince ?? now) : null,
     };
-    // A new subscription, or a new billing period of this one: the account follows Stripe's period from now on.
+    // A new billing period, or a subscription now paid for: the account follows Stripe's period from now on, with
+    // the allowance of the plan it has paid for. A subscription whose first payment is not made starts nothing.
     const attaching = account.stripeSubscriptionId !== subscription.id;
-    if (period && (attaching || period.start > account.currentPeriodStart)) {
-      await this.accounts.startPeriod(manager, account, period, plan.code, now, { ...changes, periodAnchor: period.start });
+    const entitled = this.accounts.entitledPlan({ ...account, ...changes, subscriptionPlanCode: plan.code }, now);
+    const startsPaid = entitled !== PlanCode.FREE && (attaching || account.planCode === PlanCode.FREE);
+    if (period && status !== SubscriptionStatus.INCOMPLETE && followsPeriod(account, period, startsPaid)) {
+      await this.accounts.startPeriod(manager, account, period, entitled, now, {
+        ...changes,
+        subscriptionPlanCode: plan.code,
+        periodAnchor: period.start,
+      });
       return true;
     }
-    const current = await this.plans.getPlan(account.planCode, manager);
-    if (plan.rank > current.rank) {
-      await this.accounts.upgradeNow(manager, account, plan.code, now);
-      await this.accounts.update(manager, account.id, changes);
+    const current = await this.plans.getPlan(subscribed, manager);
+    if (plan.rank > current.rank || attaching) {
+      // Stripe applies our upgrades only once their invoice is paid (a pending update until then).
+      await this.accounts.update(manager, account.id, {
+        ...changes,
+        subscriptionPlanCode: plan.code,
+        pendingPlanCode: null,
+      });
     } else {
       await this.accounts.update(manager, account.id, {
         ...changes,
+        subscriptionPlanCode: current.code,
         pendingPlanCode: plan.code === current.code ? null : plan.code,
         ...(period && { currentPeriodEnd: period.end }),
       });
     }
+    // The status decides the limits: the paid plan's while paid (or within the grace), FREE's otherwise.
+    await this.accounts.entitle(manager, account.id, now);
     return true;
   }
 
-  /** invoice.paid: a subscription invoice for a new period renews the account (once per period). */
+  /**
+   * invoice.paid: a subscription invoice for a new period renews the account (once per period), and one for the
+   * current period restores the plan of an account that fell back to FREE while unpaid. Only period invoices
+   * (`subscription_create`, `subscription_cycle`) count; an upgrade's proration invoice starts nothing.
+   */
   async applyInvoicePaid(manager: EntityManager, invoice: Stripe.Invoice, eventCreated: Date): Promise<boolean> {
     const subscriptionId = this.invoiceSubscription(invoice);
     if (!subscriptionId) return false;
     const account = await this.accountFor(manager, invoice.metadata?.accountId, stripeId(invoice.customer), subscriptionId);
     if (!account) return false;
-    const line = invoice.lines?.data?.find((entry) => entry.period) ?? invoice.lines?.data?.[0];
+    // Only a period's own invoice pays for a period. An upgrade's (subscription_update) bills prorations from the
+    // moment of the change: it starts nothing, and Stripe reports the upgrade itself with the subscription.
+    if (!PERIOD_INVOICES.has(invoice.billing_reason ?? '')) return false;
+    const line = invoice.lines?.data?.find((entry) => entry.period && !isProration(entry));
     const period = line?.period ? { start: seconds(line.period.start), end: seconds(line.period.end) } : null;
     const newer = !account.stripeStateAt || eventCreated > account.stripeStateAt;
+    const now = this.clock.now();
     const changes: Partial<AccountEntity> = {
       status: SubscriptionStatus.ACTIVE,
+      pastDueSince: null,
       stripeSubscriptionId: subscriptionId,
       ...(newer && { stripeStateAt: eventCreated }),
     };
-    if (period && period.start > account.currentPeriodStart) {
-      const plan = account.pendingPlanCode ?? account.planCode;
-      await this.accounts.startPeriod(manager, account, period, plan, this.clock.now(), {
+    if (period && followsPeriod(account, period, account.planCode === PlanCode.FREE)) {
+      const plan = account.pendingPlanCode ?? account.subscriptionPlanCode ?? account.planCode;
+      await this.accounts.startPeriod(manager, account, period, plan, now, {
         ...changes,
+        subscriptionPlanCode: plan,
         periodAnchor: period.start,
       });
     } else {
+      // The period is paid: an account that fell back to FREE while unpaid has its plan again.
       await this.accounts.update(manager, account.id, changes);
+      await this.accounts.entitle(manager, account.id, now);
     }
     return true;
   }
 
-  /** invoice.payment_failed: the subscription is past due until a payment succeeds. */
+  /**
+   * invoice.payment_failed: a period's invoice makes the subscription past due (incomplete for the first) until a
+   * payment succeeds; a declined upgrade changes nothing.
+   */
   async applyPaymentFailed(manager: EntityManager, invoice: Stripe.Invoice): Promise<boolean> {
     const subscriptionId = this.invoiceSubscription(invoice);
     if (!subscriptionId) return false;
     const account = await this.accountFor(manager, invoice.metadata?.accountId, stripeId(invoice.customer), subscriptionId);
     if (!account) return false;
-    await this.accounts.update(manager, account.id, { status: SubscriptionStatus.PAST_DUE });
+    // A declined upgrade stays a pending update in Stripe: the subscription and its paid period are unchanged.
+    if (invoice.billing_reason === 'subscription_update') return false;
+    const now = this.clock.now();
+    const status =
+      invoice.billing_reason === 'subscription_create' ? SubscriptionStatus.INCOMPLETE : SubscriptionStatus.PAST_DUE;
+    await this.accounts.update(manager, account.id, {
+      status,
+      pastDueSince: status === SubscriptionStatus.PAST_DUE ? (account.pastDueSince ?? now) : null,
+    });
+    await this.accounts.entitle(manager, account.id, now);
     return true;
   }
 

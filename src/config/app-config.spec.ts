@@ -40,6 +40,13 @@ describe('configuration', () => {
     expect(problemsOf({ STRIPE_SECRET_KEY: 'sk_test_abc' }).join()).toMatch(/STRIPE_WEBHOOK_SECRET/);
   });
 
+  it('keeps a past-due subscription on its plan for 72 hours unless told otherwise, and refuses a bad grace', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).PAST_DUE_GRACE_HOURS).toBe(72);
+    expect(loadConfig({ NODE_ENV: 'test', PAST_DUE_GRACE_HOURS: '0' }).PAST_DUE_GRACE_HOURS).toBe(0);
+    expect(problemsOf({ PAST_DUE_GRACE_HOURS: '-1' }).join()).toMatch(/PAST_DUE_GRACE_HOURS/);
+    expect(problemsOf({ PAST_DUE_GRACE_HOURS: 'three days' }).join()).toMatch(/PAST_DUE_GRACE_HOURS/);
+  });
+
   it('treats empty values as unset', () => {
     expect(loadConfig({ NODE_ENV: 'test', DATABASE_URL: '', STRIPE_SECRET_KEY: '' }).DATABASE_URL).toBeUndefined();
   });

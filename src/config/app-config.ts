@@ -106,6 +106,13 @@ export class AppConfig {
   @Max(120_000)
   STRIPE_TIMEOUT_MS = 10_000;
 
+  /** How long a past-due subscription keeps its paid plan before the account has the FREE limits until it pays. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(8760)
+  PAST_DUE_GRACE_HOURS = 72;
+
   /** The frontend's address, for checkout return pages and upgrade / purchase links. */
   @IsUrl({ require_tld: false, protocols: ['http', 'https'] }, { message: 'APP_URL must be an http(s) URL' })
   APP_URL = 'http://localhost:3000';

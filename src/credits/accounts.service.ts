@@ -1,12 +1,14 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
 import { inTransaction } from '../database/transaction';
 import { PlanEntity } from '../plans/entities/plan.entity';
 import { PlanCode } from '../plans/plan-code.enum';
 import { CreditType, GRANT_PRIORITY } from './credit-type.enum';
-import { AccountEntity } from './entities/account.entity';
+import { entitledPlan } from './entitled-plan';
+import { AccountEntity, SubscriptionStatus } from './entities/account.entity';
 import { Ledger } from './ledger';
 import { Period, periodAt } from './period-math';
 
@@ -34,6 +36,7 @@ export class AccountsService {
     private readonly ledger: Ledger,
     private readonly clock: Clock,
     @InjectRepository(AccountEntity) private readonly accounts: Repository<AccountEntity>,
+    @Inject(AppConfig) private readonly config: AppConfig,
   ) {}
 
   find(accountId: string): Promise<AccountEntity | null> {
@@ -88,7 +91,31 @@ export class AccountsService {
       await inTransaction(this.dataSource, (manager) => this.renewIfDue(manager, accountId, now));
       account = await this.accounts.findOneByOrFail({ id: accountId });
     }
+    if (account.status === SubscriptionStatus.PAST_DUE && this.entitledPlan(account, now) !== account.planCode) {
+      await inTransaction(this.dataSource, (manager) => this.entitle(manager, accountId, now));
+      account = await this.accounts.findOneByOrFail({ id: accountId });
+    }
     return account;
+  }
+
+  /** The plan whose allowance the account gets at `now` (see entitledPlan): a subscription's plan only while paid. */
+  entitledPlan(account: AccountEntity, now: Date): PlanCode {
+    return entitledPlan(account, now, this.config.PAST_DUE_GRACE_HOURS);
+  }
+
+  /**
+   * Gives the account, inside the caller's transaction, the limits of the plan it is entitled to now: the current
+   * period's allowance rises at once to a paid plan's, or falls to FREE's when the subscription is not paid (what
+   * was used so far still counts). Returns false when nothing changed.
+   */
+  async entitle(manager: EntityManager, accountId: string, now: Date): Promise<boolean> {
+    const account = await this.lock(manager, accountId);
+    if (!account) return false;
+    const planCode = this.entitledPlan(account, now);
+    if (planCode === account.planCode) return false;
+    await this.moveAllowanceTo(manager, account, planCode, now);
+    this.logger.log(`Account ${account.id} has the ${planCode} limits now (subscription ${account.status})`);
+    return true;
   }
 
   /**
@@ -99,8 +126,18 @@ export class AccountsService {
   async renewIfDue(manager: EntityManager, accountId: string, now: Date): Promise<boolean> {
     const account = await this.lock(manager, accountId);
     if (!account || account.currentPeriodEnd > now) return false;
-    const planCode = account.pendingPlanCode ?? (account.cancelAtPeriodEnd ? PlanCode.FREE : account.planCode);
-    await this.startPeriod(manager, account, periodAt(account.periodAnchor, now), planCode, now);
+    const period = periodAt(account.periodAnchor, now);
+    if (!account.subscriptionPlanCode) {
+      const planCode = account.pendingPlanCode ?? (account.cancelAtPeriodEnd ? PlanCode.FREE : account.planCode);
+      await this.startPeriod(manager, account, period, planCode, now);
+      return true;
+    }
+    // A subscription's next period: its plan (or the pending downgrade) while it is paid, FREE once it is canceling.
+    const subscriptionPlanCode = account.cancelAtPeriodEnd
+      ? null
+      : (account.pendingPlanCode ?? account.subscriptionPlanCode);
+    const planCode = this.entitledPlan({ ...account, subscriptionPlanCode, planCode: PlanCode.FREE }, now);
+    await this.startPeriod(manager, account, period, planCode, now, { subscriptionPlanCode });
     return true;
   }
 
@@ -136,33 +173,38 @@ export class AccountsService {
    * so far still counts), and any pending downgrade is dropped. The caller holds the account lock.
    */
   async upgradeNow(manager: EntityManager, account: AccountEntity, planCode: PlanCode, now: Date): Promise<void> {
-    const plan = await manager.findOneByOrFail(PlanEntity, { code: planCode });
-    const granted: Array<{ pool: CreditType; total: string }> = await manager.query(
-      `SELECT pool, sum(amount) AS total FROM credit_grants
-        WHERE account_id = $1 AND kind = 'ALLOWANCE' AND period_start = $2 GROUP BY pool`,
-      [account.id, account.currentPeriodStart],
-    );
-    for (const type of ALLOWANCE_TYPES) {
-      const already = Number(granted.find((row) => row.pool === type)?.total ?? 0);
-      const raise = (plan.limitOf(type) ?? 0) - already;
-      if (raise <= 0) continue;
-      await this.ledger.grant(manager, {
-        accountId: account.id,
-        pool: type,
-        kind: 'ALLOWANCE',
-        ledgerKind: 'GRANT',
-        amount: raise,
-        priority: GRANT_PRIORITY.ALLOWANCE,
-        expiresAt: account.currentPeriodEnd,
-        periodStart: account.currentPeriodStart,
-        sourceKey: `${allowanceSourceKey(account.id, type, account.currentPeriodStart)}:upgrade:${planCode}`,
-        description: `upgrade to the ${plan.name} plan`,
-        reference: null,
-        now,
-      });
-    }
-    await manager.update(AccountEntity, account.id, { planCode, pendingPlanCode: null, updatedAt: now });
+    await this.moveAllowanceTo(manager, account, planCode, now);
+    await manager.update(AccountEntity, account.id, { pendingPlanCode: null, updatedAt: now });
     this.logger.log(`Account ${account.id} upgraded to ${planCode}`);
+  }
+
+  /**
+   * The current period's MESSAGE and INTEGRATION allowance moves to `planCode`'s limits, up or down, and the
+   * account takes that plan's limits (PROJECT included). Usage so far still counts: what is already used above a
+   * lower limit stays used, and only what is left above it is withheld. The caller holds the account lock.
+   */
+  private async moveAllowanceTo(
+    manager: EntityManager,
+    account: AccountEntity,
+    planCode: PlanCode,
+    now: Date,
+  ): Promise<void> {
+    const plan = await manager.findOneByOrFail(PlanEntity, { code: planCode });
+    // In the ledger's lock order (its pools alphabetically), like every other movement.
+    for (const type of [...ALLOWANCE_TYPES].sort()) {
+      await manager.query('SELECT credits_set_period_allowance($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+        account.id,
+        type,
+        account.currentPeriodStart,
+        account.currentPeriodEnd,
+        plan.limitOf(type) ?? 0,
+        GRANT_PRIORITY.ALLOWANCE,
+        `${allowanceSourceKey(account.id, type, account.currentPeriodStart)}:${planCode}`,
+        `allowance moved to the ${plan.name} plan's limits`,
+        now,
+      ]);
+    }
+    await manager.update(AccountEntity, account.id, { planCode, updatedAt: now });
   }
 
   /** Changes subscription fields that move no credits (status, pending plan, Stripe ids). */

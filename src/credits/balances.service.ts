@@ -84,11 +84,17 @@ export class BalancesService {
     return new Map(rows.map((row) => [row.pool, { balance: row.balance, held: row.held }]));
   }
 
-  /** MESSAGE and INTEGRATION allowance granted for the period starting at `periodStart`, and what is left. */
+  /**
+   * MESSAGE and INTEGRATION allowance granted for the period starting at `periodStart` (less what was withheld
+   * when its plan stopped being paid), and what is left.
+   */
   async periodAllowance(accountId: string, periodStart: Date): Promise<Map<CreditType, PeriodAllowance>> {
     const rows: Array<{ pool: CreditType; granted: string; left: string }> = await this.dataSource.query(
-      `SELECT pool, sum(amount) AS granted, sum(remaining) AS left FROM credit_grants
-        WHERE account_id = $1 AND kind = 'ALLOWANCE' AND period_start = $2 GROUP BY pool`,
+      `SELECT g.pool, sum(g.amount) - coalesce(min(w.withheld), 0) AS granted, sum(g.remaining) AS left
+         FROM credit_grants g
+         LEFT JOIN (SELECT pool, sum(amount) AS withheld FROM allowance_withholdings
+                     WHERE account_id = $1 AND period_start = $2 GROUP BY pool) w ON w.pool = g.pool
+        WHERE g.account_id = $1 AND g.kind = 'ALLOWANCE' AND g.period_start = $2 GROUP BY g.pool`,
       [accountId, periodStart],
     );
     return new Map(

@@ -9,6 +9,7 @@ import { GuardBatch1795258800700 } from '../../migrations/1795258800700-GuardBat
 import { LedgerDomains1795258800800 } from '../../migrations/1795258800800-LedgerDomains';
 import { LeanGuard1795258800900 } from '../../migrations/1795258800900-LeanGuard';
 import { NoCreditGivenAway1795258801000 } from '../../migrations/1795258801000-NoCreditGivenAway';
+import { PaidPeriods1795258801100 } from '../../migrations/1795258801100-PaidPeriods';
 
 /** Every migration, in order. Listed explicitly so compiled and test runs load the same set. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   LedgerDomains1795258800800,
   LeanGuard1795258800900,
   NoCreditGivenAway1795258801000,
+  PaidPeriods1795258801100,
 ];

@@ -28,10 +28,15 @@ export class FakeStripe {
   readonly customers = new Map<string, any>();
   readonly sessions = new Map<string, any>();
   readonly subscriptions = new Map<string, any>();
+  readonly invoices = new Map<string, any>();
+  readonly invoicePayments = new Map<string, any>();
+  readonly paymentIntents = new Map<string, any>();
   /** Requests refused because of a wrong API version or key; a test expects this to stay empty. */
   readonly rejected: RecordedRequest[] = [];
   private readonly faults: Array<{ pattern: RegExp; status?: number; delayMs?: number; times: number }> = [];
   private readonly idempotent = new Map<string, { status: number; body: any }>();
+  /** How the next invoice payments attempted here end, in order; with none queued a payment succeeds. */
+  private readonly paymentOutcomes: PaymentFailure[] = [];
   private server!: http.Server;
   url = '';
 
@@ -143,6 +148,13 @@ export class FakeStripe {
       this.sessions.set(id, session);
       return { body: session };
     }],
+    ['GET', /^\/v1\/invoice_payments$/, ({ params }) => {
+      const expandIntent = (params.expand ?? []).includes('data.payment.payment_intent');
+      const data = [...this.invoicePayments.values()]
+        .filter((payment) => (!params.invoice || payment.invoice === params.invoice) && (!params.status || payment.status === params.status))
+        .map((payment) => (expandIntent ? this.withPaymentIntent(payment) : payment));
+      return { body: { object: 'list', data, has_more: false, url: '/v1/invoice_payments' } };
+    }],
     ['GET', /^\/v1\/subscriptions\/([\w-]+)$/, (_, match) => {
       const subscription = this.subscriptions.get(match[1]);
       return subscription ? { body: subscription } : notFound('subscription', match[1]);
@@ -150,17 +162,7 @@ export class FakeStripe {
     ['POST', /^\/v1\/subscriptions\/([\w-]+)$/, ({ params }, match) => {
       const subscription = this.subscriptions.get(match[1]);
       if (!subscription) return notFound('subscription', match[1]);
-      if (params.cancel_at_period_end !== undefined) {
-        subscription.cancel_at_period_end = params.cancel_at_period_end === 'true';
-      }
-      if (params.metadata) subscription.metadata = { ...subscription.metadata, ...params.metadata };
-      for (const item of params.items ?? []) {
-        const existing = subscription.items.data.find((candidate: any) => candidate.id === item.id);
-        const price = this.prices.get(item.price);
-        if (!existing || !price) return { status: 400, body: stripeError('invalid_request_error', 'No such item or price') };
-        existing.price = price;
-      }
-      return { body: subscription };
+      return this.updateSubscription(subscription, params);
     }],
     ['POST', /^\/v1\/billing_portal\/sessions$/, ({ params }) => {
       if (!this.customers.has(params.customer)) return notFound('customer', params.customer);
@@ -177,7 +179,10 @@ export class FakeStripe {
       object: 'subscription',
       customer: options.customer,
       status: 'active',
+      billing_mode: { type: 'flexible', flexible: { proration_discounts: 'included' }, updated_at: now() },
+      cancel_at: null as number | null,
       cancel_at_period_end: false,
+      pending_update: null as any,
       metadata: { accountId: options.accountId },
       items: {
         object: 'list',
@@ -196,6 +201,183 @@ export class FakeStripe {
     };
     this.subscriptions.set(subscription.id, subscription);
     return subscription;
+  }
+
+  /** The next invoice payment attempted here is declined, or waits for the customer to authenticate (3-D Secure). */
+  failNextPayment(failure: PaymentFailure): void {
+    this.paymentOutcomes.push(failure);
+  }
+
+  /**
+   * POST /v1/subscriptions/:id as Stripe answers it at this API version (flexible billing mode): a price change
+   * with `proration_behavior=always_invoice` bills the prorations at once; with `payment_behavior=pending_if_incomplete`
+   * an unpaid invoice leaves the change as `pending_update` (only the parameters pending updates support are
+   * accepted), otherwise the change applies and an unpaid subscription is past due. Lifting
+   * `cancel_at_period_end` leaves a `cancel_at` scheduled by other means (the Customer Portal) in place.
+   */
+  private updateSubscription(subscription: any, params: Record<string, any>): { status?: number; body: any } {
+    const pendingIfIncomplete = params.payment_behavior === 'pending_if_incomplete';
+    const unsupported = Object.keys(params).filter((key) => !PENDING_UPDATE_PARAMETERS.has(key));
+    if (pendingIfIncomplete && unsupported.length > 0) {
+      return {
+        status: 400,
+        body: stripeError('invalid_request_error', `Pending updates do not support these parameters: ${unsupported.join(', ')}.`),
+      };
+    }
+    if (params.cancel_at !== undefined && params.cancel_at_period_end !== undefined) {
+      return { status: 400, body: stripeError('invalid_request_error', 'You may only specify one of these parameters: cancel_at, cancel_at_period_end.') };
+    }
+    const changes: Array<{ item: any; price: any }> = [];
+    for (const requested of params.items ?? []) {
+      const item = subscription.items.data.find((candidate: any) => candidate.id === requested.id);
+      const price = this.prices.get(requested.price);
+      if (!item || !price) return { status: 400, body: stripeError('invalid_request_error', 'No such item or price') };
+      if (item.price.id !== price.id) changes.push({ item, price });
+    }
+    const periodEnd = subscription.items.data[0].current_period_end;
+    if (params.cancel_at !== undefined) {
+      subscription.cancel_at = params.cancel_at === '' ? null : Number(params.cancel_at);
+      subscription.cancel_at_period_end = false;
+    }
+    if (params.cancel_at_period_end !== undefined) {
+      const cancel = params.cancel_at_period_end === 'true';
+      if (cancel) subscription.cancel_at = periodEnd;
+      else if (subscription.cancel_at_period_end) subscription.cancel_at = null;
+      subscription.cancel_at_period_end = cancel;
+    }
+    if (params.metadata) subscription.metadata = { ...subscription.metadata, ...params.metadata };
+
+    const apply = () => changes.forEach(({ item, price }) => (item.price = price));
+    if (changes.length > 0 && params.proration_behavior === 'always_invoice') {
+      const invoice = this.prorationInvoice(subscription, changes);
+      subscription.latest_invoice = invoice.id;
+      if (this.attemptPayment(invoice)) {
+        apply();
+      } else if (pendingIfIncomplete) {
+        subscription.pending_update = {
+          billing_cycle_anchor: null,
+          expires_at: now() + 23 * 3600,
+          subscription_items: changes.map(({ item, price }) => ({ ...item, price })),
+          trial_end: null,
+          trial_from_plan: null,
+        };
+      } else {
+        apply();
+        subscription.status = 'past_due';
+      }
+    } else {
+      apply();
+    }
+    const expandInvoice = (params.expand ?? []).includes('latest_invoice') && subscription.latest_invoice;
+    return { body: expandInvoice ? { ...subscription, latest_invoice: this.invoices.get(subscription.latest_invoice) } : subscription };
+  }
+
+  /** The invoice of a mid-period price change: a credit for the old price's unused time and a debit for the new one's. */
+  private prorationInvoice(subscription: any, changes: Array<{ item: any; price: any }>): any {
+    const at = now();
+    const id = newId('in');
+    const lines = changes.flatMap(({ item, price }) => {
+      const left = (item.current_period_end - at) / (item.current_period_end - item.current_period_start);
+      const line = (linePrice: any, sign: number) => ({
+        id: newId('il'),
+        object: 'line_item',
+        amount: sign * Math.round(linePrice.unit_amount * left),
+        currency: linePrice.currency,
+        invoice: id,
+        period: { start: at, end: item.current_period_end },
+        parent: {
+          type: 'subscription_item_details',
+          invoice_item_details: null,
+          subscription_item_details: {
+            invoice_item: newId('ii'),
+            proration: true,
+            proration_details: { credited_items: null },
+            subscription: subscription.id,
+            subscription_item: item.id,
+          },
+        },
+        pricing: { type: 'price_details', price_details: { price: linePrice.id, product: linePrice.product }, unit_amount_decimal: null },
+      });
+      return [line(item.price, -1), line(price, 1)];
+    });
+    const total = lines.reduce((sum, line) => sum + line.amount, 0);
+    const invoice = {
+      id,
+      object: 'invoice',
+      customer: subscription.customer,
+      status: 'open',
+      billing_reason: 'subscription_update',
+      amount_due: total,
+      amount_paid: 0,
+      amount_remaining: total,
+      currency: lines[0].currency,
+      hosted_invoice_url: `https://invoice.stripe.test/i/${id}`,
+      parent: { type: 'subscription_details', subscription_details: { subscription: subscription.id, metadata: subscription.metadata } },
+      lines: { object: 'list', data: lines, has_more: false },
+      period_start: at,
+      period_end: at,
+      created: at,
+    };
+    this.invoices.set(id, invoice);
+    return invoice;
+  }
+
+  /** Charges an open invoice through a PaymentIntent, as queued by failNextPayment; true when it is paid. */
+  private attemptPayment(invoice: any): boolean {
+    const failure = this.paymentOutcomes.shift();
+    const intent = {
+      id: newId('pi'),
+      object: 'payment_intent',
+      amount: invoice.amount_due,
+      currency: invoice.currency,
+      status: failure === 'requires_action' ? 'requires_action' : failure ? 'requires_payment_method' : 'succeeded',
+      last_payment_error: failure === 'card_declined' ? { type: 'card_error', code: 'card_declined', decline_code: 'generic_decline' } : null,
+    };
+    this.paymentIntents.set(intent.id, intent);
+    const paymentId = newId('inpay');
+    this.invoicePayments.set(paymentId, {
+      id: paymentId,
+      object: 'invoice_payment',
+      invoice: invoice.id,
+      status: failure ? 'open' : 'paid',
+      amount_paid: failure ? null : invoice.amount_due,
+      amount_requested: invoice.amount_due,
+      currency: invoice.currency,
+      is_default: true,
+      payment: { type: 'payment_intent', payment_intent: intent.id },
+    });
+    if (!failure) Object.assign(invoice, { status: 'paid', amount_paid: invoice.amount_due, amount_remaining: 0 });
+    return !failure;
+  }
+
+  /**
+   * The customer paying an open invoice on its hosted page: the invoice is paid and a pending update waiting for it
+   * applies. Returns the invoice and its subscription as Stripe's events then carry them.
+   */
+  payOpenInvoice(invoiceId: string): { invoice: any; subscription: any } {
+    const invoice = this.invoices.get(invoiceId);
+    if (!invoice || invoice.status !== 'open') throw new Error(`Invoice ${invoiceId} is not open`);
+    Object.assign(invoice, { status: 'paid', amount_paid: invoice.amount_due, amount_remaining: 0 });
+    for (const payment of this.invoicePayments.values()) {
+      if (payment.invoice !== invoiceId) continue;
+      Object.assign(payment, { status: 'paid', amount_paid: invoice.amount_due });
+      const intent = this.paymentIntents.get(payment.payment.payment_intent);
+      if (intent) Object.assign(intent, { status: 'succeeded', last_payment_error: null });
+    }
+    const subscription = this.subscriptions.get(invoice.parent.subscription_details.subscription);
+    if (subscription?.pending_update && subscription.latest_invoice === invoiceId) {
+      for (const pending of subscription.pending_update.subscription_items) {
+        subscription.items.data.find((item: any) => item.id === pending.id).price = pending.price;
+      }
+      subscription.pending_update = null;
+    }
+    return { invoice, subscription };
+  }
+
+  private withPaymentIntent(payment: any): any {
+    const id = payment.payment.payment_intent;
+    const intent = this.paymentIntents.get(id) ?? { id, object: 'payment_intent', status: 'succeeded' };
+    return { ...payment, payment: { ...payment.payment, payment_intent: intent } };
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -237,6 +419,21 @@ export class FakeStripe {
     answer(404, stripeError('invalid_request_error', `Unrecognized request URL (${req.method}: ${path})`));
   }
 }
+
+type PaymentFailure = 'card_declined' | 'requires_action';
+
+/** What a subscription update with `payment_behavior=pending_if_incomplete` may carry (Stripe's pending updates). */
+const PENDING_UPDATE_PARAMETERS = new Set([
+  'expand',
+  'payment_behavior',
+  'proration_behavior',
+  'proration_date',
+  'billing_cycle_anchor',
+  'items',
+  'trial_end',
+  'trial_from_plan',
+  'add_invoice_items',
+]);
 
 function stripeError(type: string, message: string, code?: string) {
   return { error: { type, message, ...(code && { code }) } };

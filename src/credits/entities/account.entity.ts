@@ -36,6 +36,14 @@ export class AccountEntity {
   @Column({ type: 'text', name: 'pending_plan_code', nullable: true })
   pendingPlanCode!: PlanCode | null;
 
+  /** The plan of the Stripe subscription; `planCode` is the plan whose limits apply now (FREE while it is unpaid). */
+  @Column({ type: 'text', name: 'subscription_plan_code', nullable: true })
+  subscriptionPlanCode!: PlanCode | null;
+
+  /** When the subscription became past due: it keeps its plan for PAST_DUE_GRACE_HOURS from here. */
+  @Column({ type: 'timestamptz', name: 'past_due_since', nullable: true })
+  pastDueSince!: Date | null;
+
   @Column({ type: 'text', name: 'stripe_customer_id', nullable: true })
   stripeCustomerId!: string | null;
 
