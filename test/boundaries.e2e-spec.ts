@@ -1,3 +1,6 @@
+import { RenewalService } from '../src/billing/renewal.service';
+import { AccountsService } from '../src/credits/accounts.service';
+import { CreditType } from '../src/credits/credit-type.enum';
 import { CreditsService } from '../src/credits/credits.service';
 import { DatabaseClock } from '../src/database/database-clock';
 import { GuardedTestModule } from './support/guarded-test.module';
@@ -18,6 +21,115 @@ describe('periods, instances and clocks (e2e)', () => {
   });
   afterEach(() => t.expectLedgerReconciles());
   afterAll(() => t.close());
+
+  describe('item 3: no deadlock when many charges meet a renewal', () => {
+    let second: TestApp;
+    beforeAll(async () => {
+      second = await startTestApp({}, [], { sameDatabaseAs: t });
+    });
+    afterAll(() => second.close());
+
+    const deadlocks = async () => {
+      await t.dataSource.query('SELECT pg_stat_clear_snapshot()');
+      const [row] = await t.dataSource.query(
+        'SELECT deadlocks::int AS n FROM pg_stat_database WHERE datname = current_database()',
+      );
+      return row.n as number;
+    };
+
+    it('lets a charge write its ledger rows while a renewal holds the account, instead of deadlocking', async () => {
+      const accountId = newAccount();
+      await t.gql(OVERVIEW, {}, { as: accountId });
+      const before = await deadlocks();
+      // A renewal's transaction: the account row first, the pools after.
+      const runner = t.dataSource.createQueryRunner();
+      await runner.connect();
+      await runner.startTransaction();
+      try {
+        await t.app.get(AccountsService).lock(runner.manager, accountId);
+        // Meanwhile a charge locks the pools and crosses 80 %: the usage alert it records has a foreign key to the
+        // account row.
+        const charge = second.gql(
+          `mutation { consumeCredits(input: { creditType: INTEGRATION, amount: 85, idempotencyKey: "meets-renewal" }) { allowed } }`,
+          {},
+          { as: accountId },
+        );
+        await sleep(300);
+        await runner.query(`SELECT credits_lock_pools($1, ARRAY['INTEGRATION', 'MESSAGE'])`, [accountId]);
+        await runner.commitTransaction();
+        expect((await charge).data).toEqual({ consumeCredits: { allowed: true } });
+      } finally {
+        if (runner.isTransactionActive) await runner.rollbackTransaction();
+        await runner.release();
+      }
+      await sleep(1_200);
+      expect(await deadlocks()).toBe(before);
+    });
+
+    it('answers every charge normally on two instances while the period ends under them', async () => {
+      const before = await deadlocks();
+      for (let round = 0; round < 6; round++) {
+        const accountIds = Array.from({ length: 2 }, () => newAccount());
+        for (const accountId of accountIds) {
+          // 70 of 100 used: the charges below cross 80 % and 100 %, and record usage alerts as they do.
+          const spent = await t.gql(
+            `mutation { consumeCredits(input: { creditType: INTEGRATION, amount: 70, idempotencyKey: "before" }) { allowed } }`,
+            {},
+            { as: accountId },
+          );
+          expect(spent.errors).toBeUndefined();
+        }
+        // Every account's period has just ended: the first charges renew it, the others meet that renewal.
+        await t.dataSource.query(
+          `UPDATE accounts SET period_anchor = period_anchor - interval '1 month',
+                  current_period_start = current_period_start - interval '1 month',
+                  current_period_end = clock_timestamp() - interval '1 second'
+            WHERE id = ANY ($1)`,
+          [accountIds],
+        );
+        const answers = await Promise.all(
+          Array.from({ length: 60 }, async (_, i) => {
+            const app = i % 2 === 0 ? t : second;
+            const accountId = accountIds[i % accountIds.length];
+            return app.gql(
+              `mutation ($key: String!) { consumeCredits(input: { creditType: INTEGRATION, amount: 1, idempotencyKey: $key }) { allowed } }`,
+              { key: `boundary-${round}-${i}` },
+              { as: accountId },
+            );
+          }),
+        );
+        for (const answer of answers) {
+          expect(answer.errors).toBeUndefined();
+          expect(answer.data).toEqual({ consumeCredits: { allowed: true } });
+        }
+      }
+      await sleep(1_200);
+      expect(await deadlocks()).toBe(before);
+    });
+  });
+
+  it('item 5: the new period’s overview counts only its own holds', async () => {
+    const accountId = newAccount();
+    const balanceOf = async (type: string) =>
+      (await t.gql(OVERVIEW, {}, { as: accountId })).data!.billing.balances.find((b: any) => b.creditType === type);
+    await t.gql(OVERVIEW, {}, { as: accountId });
+    const credits = t.app.get(CreditsService);
+    const hold = await credits.reserve(accountId, [{ type: CreditType.MESSAGE, amount: 6 }]);
+    expect(await balanceOf('MESSAGE')).toMatchObject({ used: 0, held: 6, remaining: 4 });
+    const [{ end }] = await t.dataSource.query(`SELECT current_period_end AS end FROM accounts WHERE id = $1`, [accountId]);
+    try {
+      t.clock.set(new Date(new Date(end).getTime() + 1_000));
+      // Its request is still running: its instance keeps the hold alive.
+      await credits.keepHoldsAlive([hold.id]);
+      await t.app.get(RenewalService).run();
+      // The hold is the old period's: all of the new allowance is spendable.
+      expect(await balanceOf('MESSAGE')).toMatchObject({ limit: 10, used: 0, held: 0, remaining: 10 });
+      await credits.capture(accountId, hold.id);
+      expect(await balanceOf('MESSAGE')).toMatchObject({ limit: 10, used: 0, held: 0, remaining: 10 });
+    } finally {
+      t.clock.set(new Date());
+    }
+  });
 
   describe('item 4: one clock for every instance', () => {
     /** An instance on the same database whose host clock runs 5.5 minutes ahead. */

@@ -21,7 +21,7 @@ const BATCH = 50;
  * The periodic work: accounts whose period has ended are moved to their current period (the unused allowance
  * expires, the new one is granted once, pending downgrades and cancellations take effect) and expired holds are
  * given back. Any number of instances may run it at the same moment: each claims different accounts with
- * FOR UPDATE SKIP LOCKED, and every grant is keyed by account, type and period, so nothing is granted twice.
+ * FOR NO KEY UPDATE SKIP LOCKED, and every grant is keyed by account, type and period, so nothing is granted twice.
  * After downtime an account jumps straight to the current period; the missed ones are not granted. Past-due
  * subscriptions whose grace (PAST_DUE_GRACE_HOURS) has ended fall back to the FREE limits in the same run.
  */
@@ -44,7 +44,7 @@ export class RenewalService {
       const claimed = await inTransaction(this.dataSource, async (manager) => {
         const due: Array<{ id: string }> = await manager.query(
           `SELECT id FROM accounts WHERE current_period_end <= $1
-            ORDER BY current_period_end LIMIT $2 FOR UPDATE SKIP LOCKED`,
+            ORDER BY current_period_end LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED`,
           [at, BATCH],
         );
         for (const { id } of due) await this.accounts.renewIfDue(manager, id, at);
@@ -61,7 +61,7 @@ export class RenewalService {
         const lapsed: Array<{ id: string }> = await manager.query(
           `SELECT id FROM accounts WHERE past_due_since <= $1 AND status = 'PAST_DUE' AND plan_code <> 'FREE'
               AND subscription_plan_code IS NOT NULL
-            ORDER BY past_due_since LIMIT $2 FOR UPDATE SKIP LOCKED`,
+            ORDER BY past_due_since LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED`,
           [graceStartedBefore, BATCH],
         );
         for (const { id } of lapsed) if (await this.accounts.entitle(manager, id, at)) graceEnded++;

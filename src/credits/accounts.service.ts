@@ -212,9 +212,14 @@ export class AccountsService {
     await manager.update(AccountEntity, accountId, { ...changes, updatedAt: this.clock.now() });
   }
 
-  /** The account row, locked for the rest of the caller's transaction. */
+  /**
+   * The account row, locked for the rest of the caller's transaction. FOR NO KEY UPDATE, never FOR UPDATE: an
+   * account's id does not change, and a lock that also shut out the FOR KEY SHARE that every insert into a table
+   * referencing accounts takes would let a charge holding the pools (recording a usage alert, say) and a renewal
+   * holding the account wait for each other.
+   */
   lock(manager: EntityManager, accountId: string): Promise<AccountEntity | null> {
-    return manager.findOne(AccountEntity, { where: { id: accountId }, lock: { mode: 'pessimistic_write' } });
+    return manager.findOne(AccountEntity, { where: { id: accountId }, lock: { mode: 'for_no_key_update' } });
   }
 
   findByStripeCustomer(customerId: string): Promise<AccountEntity | null> {

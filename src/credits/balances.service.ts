@@ -17,6 +17,8 @@ export interface PoolBalance {
 export interface PeriodAllowance {
   granted: number;
   left: number;
+  /** Reserved by pending holds out of this period's allowance (a hold from an earlier period is that period's). */
+  held: number;
 }
 
 /** One page of a newest-first history; `more` says whether older rows follow. */
@@ -86,19 +88,29 @@ export class BalancesService {
 
   /**
    * MESSAGE and INTEGRATION allowance granted for the period starting at `periodStart` (less what was withheld
-   * when its plan stopped being paid), and what is left.
+   * when its plan stopped being paid), what is left, and what pending holds reserved of it.
    */
   async periodAllowance(accountId: string, periodStart: Date): Promise<Map<CreditType, PeriodAllowance>> {
-    const rows: Array<{ pool: CreditType; granted: string; left: string }> = await this.dataSource.query(
-      `SELECT g.pool, sum(g.amount) - coalesce(min(w.withheld), 0) AS granted, sum(g.remaining) AS left
+    const rows: Array<{ pool: CreditType; granted: string; left: string; held: string }> = await this.dataSource.query(
+      `SELECT g.pool, sum(g.amount) - coalesce(min(w.withheld), 0) AS granted, sum(g.remaining) AS left,
+              coalesce(min(h.held), 0) AS held
          FROM credit_grants g
          LEFT JOIN (SELECT pool, sum(amount) AS withheld FROM allowance_withholdings
                      WHERE account_id = $1 AND period_start = $2 GROUP BY pool) w ON w.pool = g.pool
+         LEFT JOIN (SELECT allocation->>'pool' AS pool, sum((allocation->>'amount')::bigint) AS held
+                      FROM credit_holds hold, jsonb_array_elements(hold.allocations) allocation
+                      JOIN credit_grants held_grant ON held_grant.id = (allocation->>'grant')::uuid
+                     WHERE hold.status = 'PENDING' AND hold.account_id = $1
+                       AND held_grant.kind = 'ALLOWANCE' AND held_grant.period_start = $2
+                     GROUP BY 1) h ON h.pool = g.pool
         WHERE g.account_id = $1 AND g.kind = 'ALLOWANCE' AND g.period_start = $2 GROUP BY g.pool`,
       [accountId, periodStart],
     );
     return new Map(
-      rows.map((row) => [row.pool, { granted: toSafeInteger(row.granted), left: toSafeInteger(row.left) }]),
+      rows.map((row) => [
+        row.pool,
+        { granted: toSafeInteger(row.granted), left: toSafeInteger(row.left), held: toSafeInteger(row.held) },
+      ]),
     );
   }
 

@@ -70,7 +70,8 @@ export class UsageService {
     allowance: PeriodAllowance | undefined,
   ): CreditBalanceOutput {
     const limit = plan.limitOf(type);
-    const held = pool?.held ?? 0;
+    // A period's overview counts its own holds: one reserved in the period before is paid by that period.
+    const held = type === CreditType.PROJECT ? (pool?.held ?? 0) : (allowance?.held ?? 0);
     const used =
       type === CreditType.PROJECT
         ? (pool?.balance ?? 0)
