@@ -10,7 +10,7 @@ import { CreditType, GRANT_PRIORITY } from './credit-type.enum';
 import { entitledPlan } from './entitled-plan';
 import { AccountEntity, SubscriptionStatus } from './entities/account.entity';
 import { Ledger } from './ledger';
-import { Period, periodAt } from './period-math';
+import { nextPeriod, Period, periodAt } from './period-math';
 
 const POOLS = ['INTEGRATION', 'MESSAGE', 'PROJECT', 'WALLET'] as const;
 const ALLOWANCE_TYPES = [CreditType.MESSAGE, CreditType.INTEGRATION] as const;
@@ -121,12 +121,13 @@ export class AccountsService {
   /**
    * Moves an account whose period has ended to the period containing `now`, inside the caller's transaction:
    * a pending downgrade or cancellation takes effect, the old allowance expires and the new one is granted once.
-   * Periods missed during downtime are skipped, not granted. Returns false when nothing was due.
+   * The next period starts where the last one ended (a Stripe period longer than a month included; see
+   * nextPeriod). Periods missed during downtime are skipped, not granted. Returns false when nothing was due.
    */
   async renewIfDue(manager: EntityManager, accountId: string, now: Date): Promise<boolean> {
     const account = await this.lock(manager, accountId);
     if (!account || account.currentPeriodEnd > now) return false;
-    const period = periodAt(account.periodAnchor, now);
+    const period = nextPeriod(account.periodAnchor, account.currentPeriodEnd, now);
     if (!account.subscriptionPlanCode) {
       const planCode = account.pendingPlanCode ?? (account.cancelAtPeriodEnd ? PlanCode.FREE : account.planCode);
       await this.startPeriod(manager, account, period, planCode, now);

@@ -1,4 +1,4 @@
-import { periodAt, periodStart } from './period-math';
+import { nextPeriod, periodAt, periodStart } from './period-math';
 
 const utc = (iso: string) => new Date(iso);
 
@@ -42,5 +42,40 @@ describe('period math', () => {
 
   it('refuses a moment before the anchor', () => {
     expect(() => periodAt(utc('2026-03-01T00:00:00Z'), utc('2026-02-01T00:00:00Z'))).toThrow(RangeError);
+  });
+
+  describe('the period after one that has ended', () => {
+    it('follows the anchor month by month', () => {
+      const anchor = utc('2027-01-31T10:00:00.000Z');
+      const next = nextPeriod(anchor, utc('2027-02-28T10:00:00.000Z'), utc('2027-02-28T10:00:05.000Z'));
+      expect([next.start.toISOString(), next.end.toISOString()]).toEqual([
+        '2027-02-28T10:00:00.000Z',
+        '2027-03-31T10:00:00.000Z',
+      ]);
+    });
+
+    it('starts where a longer first period (a 45-day trial) ended, never inside it', () => {
+      const start = utc('2027-01-01T00:00:00.000Z');
+      const trialEnd = utc('2027-02-15T00:00:00.000Z');
+      // Anchored on the trial's end, as Stripe's billing cycle is: a whole month from there.
+      const anchored = nextPeriod(trialEnd, trialEnd, utc('2027-02-15T00:01:00.000Z'));
+      expect([anchored.start.toISOString(), anchored.end.toISOString()]).toEqual([
+        '2027-02-15T00:00:00.000Z',
+        '2027-03-15T00:00:00.000Z',
+      ]);
+      // Anchored on the subscription's start: still from the trial's end, up to the anchor's next step.
+      const fromStart = nextPeriod(start, trialEnd, utc('2027-02-15T00:01:00.000Z'));
+      expect(fromStart.start.toISOString()).toBe('2027-02-15T00:00:00.000Z');
+      expect(fromStart.end.toISOString()).toBe('2027-03-01T00:00:00.000Z');
+    });
+
+    it('skips the periods missed while nothing ran', () => {
+      const anchor = utc('2027-01-10T00:00:00.000Z');
+      const next = nextPeriod(anchor, utc('2027-02-10T00:00:00.000Z'), utc('2027-07-20T00:00:00.000Z'));
+      expect([next.start.toISOString(), next.end.toISOString()]).toEqual([
+        '2027-07-10T00:00:00.000Z',
+        '2027-08-10T00:00:00.000Z',
+      ]);
+    });
   });
 });

@@ -41,3 +41,14 @@ export function periodAt(anchor: Date, at: Date): Period {
   return { start: periodStart(anchor, index), end: periodStart(anchor, index + 1) };
 }
 
+
+/**
+ * The period that follows one ending at `previousEnd`, as seen at `now` (at or after `previousEnd`): the period of
+ * the anchor's monthly chain that contains `now`, except that it never starts before the previous period ended. A
+ * period that ran longer than a month (a trial, a moved billing anchor) is therefore followed by one that starts
+ * where it ended, never by one inside it; periods missed during downtime are skipped.
+ */
+export function nextPeriod(anchor: Date, previousEnd: Date, now: Date): Period {
+  const containing = periodAt(anchor <= previousEnd ? anchor : previousEnd, now);
+  return containing.start >= previousEnd ? containing : { start: previousEnd, end: containing.end };
+}
