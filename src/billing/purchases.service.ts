@@ -22,9 +22,20 @@ export interface PurchaseReference {
   paymentIntentId?: string | null;
   /** The metadata set at checkout, to rebuild a purchase row this service never stored. */
   metadata?: Record<string, string> | null;
+  /** What the completed Checkout Session says was paid (after discounts and taxes); it replaces the list price. */
+  paid?: { amountCents: number | null; currency: string | null } | null;
 }
 
 export const CREDIT_PACKAGE_METADATA_TYPE = 'credit_package';
+
+/** The amount a reference reports as paid, when it is a usable one (whole cents, a currency code). */
+function paidAmount(reference: PurchaseReference): { amountCents: number; currency: string } | null {
+  const amountCents = reference.paid?.amountCents;
+  const currency = reference.paid?.currency;
+  if (typeof amountCents !== 'number' || !Number.isSafeInteger(amountCents) || amountCents < 0) return null;
+  if (typeof currency !== 'string' || !/^[a-z]{3}$/.test(currency)) return null;
+  return { amountCents, currency };
+}
 
 /** Credit packages bought through Stripe Checkout: the session, the wallet grant once paid, refunds. */
 @Injectable()
@@ -77,8 +88,9 @@ export class PurchasesService {
       accountId,
       packageId: pack.id,
       credits: pack.credits,
-      amountCents: price.unit_amount ?? pack.priceCents,
-      currency: price.currency ?? pack.currency,
+      // What the session will charge; the completed session's amount replaces it once paid.
+      amountCents: session.amount_total ?? price.unit_amount ?? pack.priceCents,
+      currency: session.currency ?? price.currency ?? pack.currency,
       status: 'PENDING',
       stripeCheckoutSessionId: session.id,
       stripePaymentIntentId: typeof session.payment_intent === 'string' ? session.payment_intent : null,
@@ -98,7 +110,8 @@ export class PurchasesService {
 
   /**
    * Credits a paid purchase to the wallet, once: the purchase row is locked, and the grant's source key is the
-   * purchase id, so every Stripe event that reports the same payment lands on the same grant.
+   * purchase id, so every Stripe event that reports the same payment lands on the same grant. The amount paid, when
+   * the reference carries it, is recorded as the purchase's amount.
    */
   async complete(manager: EntityManager, reference: PurchaseReference): Promise<'credited' | 'already' | 'unknown'> {
     const purchase = await this.lockPurchase(manager, reference);
@@ -106,6 +119,10 @@ export class PurchasesService {
     if (typeof reference.paymentIntentId === 'string' && reference.paymentIntentId && !purchase.stripePaymentIntentId) {
       purchase.stripePaymentIntentId = reference.paymentIntentId;
       await manager.update(CreditPurchaseEntity, purchase.id, { stripePaymentIntentId: reference.paymentIntentId });
+    }
+    const paid = paidAmount(reference);
+    if (paid && (paid.amountCents !== purchase.amountCents || paid.currency !== purchase.currency)) {
+      await manager.update(CreditPurchaseEntity, purchase.id, paid);
     }
     if (purchase.status === 'COMPLETED' || purchase.status === 'REFUNDED') return 'already';
     const pack = await this.plans.getPackage(purchase.packageId, manager);

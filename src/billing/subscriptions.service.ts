@@ -13,8 +13,10 @@ import { UsageService } from '../usage/usage.service';
 import { BillingErrorCode, BillingException } from './billing.exception';
 import { PlanChangeOutput, PlanChangePaymentOutput, PlanPaymentStatus } from './dtos/checkout-session.output';
 import { SubscriptionOutput } from './dtos/subscription.output';
+import { ENDED_SUBSCRIPTION_STATUSES, RetiredSubscriptionsService } from './retired-subscriptions.service';
 import { StripeGateway } from './stripe/stripe.gateway';
 import { stripeId } from './stripe/stripe-ids';
+import { CHECKOUT_ALREADY_COMPLETED, SubscriptionCheckoutsService } from './subscription-checkouts.service';
 
 const STATUS: Record<string, SubscriptionStatus> = {
   active: SubscriptionStatus.ACTIVE,
@@ -86,48 +88,39 @@ export class SubscriptionsService {
     private readonly plans: PlansService,
     private readonly usage: UsageService,
     private readonly clock: Clock,
+    private readonly checkouts: SubscriptionCheckoutsService,
+    private readonly retired: RetiredSubscriptionsService,
   ) {}
 
   /**
-   * Without a subscription, a paid plan starts with a subscription Checkout Session (its URL is returned). With
-   * one, an upgrade applies once Stripe has its prorated payment (the period's allowance rises then; a declined
-   * payment, or one waiting for the customer, leaves the plan as it is and is answered as `payment` with the hosted
-   * invoice URL), a downgrade at the period's end (shown as pendingPlan), and a change to a paid plan resumes a
-   * scheduled cancellation; FREE cancels at the period's end.
+   * Without a live subscription, a paid plan starts with a subscription Checkout Session (its URL is returned; asked
+   * again, the same open session). With one, an upgrade applies once Stripe has its prorated payment (the period's
+   * allowance rises then; a declined payment, or one waiting for the customer, leaves the plan as it is and is
+   * answered as `payment` with the hosted invoice URL), a downgrade at the period's end (shown as pendingPlan), and
+   * a change to a paid plan resumes a scheduled cancellation; FREE cancels at the period's end.
    */
   async changePlan(accountId: string, planCode: PlanCode): Promise<PlanChangeOutput> {
     this.gateway.assertConfigured();
     const target = await this.plans.getPlan(planCode);
-    const account = await this.accounts.current(accountId);
+    const found = await this.accounts.current(accountId);
+    const subscription = await this.liveSubscription(found);
+    const account = subscription ? found : await this.accounts.current(accountId);
     const current = await this.plans.getPlan(account.planCode);
 
-    if (!account.stripeSubscriptionId) {
+    if (!subscription) {
       if (target.code === PlanCode.FREE || target.code === account.planCode) {
         return { checkoutUrl: null, subscription: await this.usage.subscription(account) };
       }
-      const price = await this.gateway.priceByLookupKey(target.stripeLookupKey);
-      const customer = await this.gateway.customerFor(account);
-      const metadata = { accountId, plan: target.code };
-      const session = await this.gateway.call('start the subscription checkout', (stripe) =>
-        stripe.checkout.sessions.create({
-          mode: 'subscription',
-          customer,
-          client_reference_id: accountId,
-          line_items: [{ price: price.id, quantity: 1 }],
-          metadata,
-          subscription_data: { metadata },
-          success_url: this.gateway.returnUrl('/billing/plans?checkout=success&session_id={CHECKOUT_SESSION_ID}'),
-          cancel_url: this.gateway.returnUrl('/billing/plans?checkout=canceled'),
-        }),
-      );
-      return { checkoutUrl: session.url, subscription: null };
+      const checkoutUrl = await this.checkouts.open(account, target);
+      if (checkoutUrl === CHECKOUT_ALREADY_COMPLETED) {
+        // Paid a moment ago: the subscription arrives with Stripe's webhook; a second checkout would charge twice.
+        return { checkoutUrl: null, subscription: await this.usage.subscription(account) };
+      }
+      return { checkoutUrl, subscription: null };
     }
 
     if (target.code === PlanCode.FREE) return { checkoutUrl: null, subscription: await this.cancel(accountId) };
 
-    const subscription = await this.gateway.call('read the subscription', (stripe) =>
-      stripe.subscriptions.retrieve(account.stripeSubscriptionId!),
-    );
     const item = subscription.items.data[0];
     const price = await this.gateway.priceByLookupKey(target.stripeLookupKey);
     // Compared with the plan paid for this period (while unpaid the account has FREE's limits; after a downgrade
@@ -228,6 +221,10 @@ export class SubscriptionsService {
    * same period is an upgrade now; a lower one waits for the period's end. The status sets the limits: the plan's
    * while paid (past due: for PAST_DUE_GRACE_HOURS), FREE's while incomplete or past the grace. A `cancel_at` at or
    * before the period's end (the Customer Portal's cancellation in flexible billing mode) is canceling.
+   *
+   * One live subscription per account: a deletion is final, whatever order events arrive in (an ended subscription
+   * never drives the account again), and a second live subscription is retired as a duplicate, to be cancelled and
+   * refunded once this transaction has committed.
    */
   async applySubscription(
     manager: EntityManager,
@@ -238,25 +235,30 @@ export class SubscriptionsService {
     if (typeof subscription.id !== 'string' || typeof subscription.status !== 'string') return false;
     const account = await this.accountFor(manager, subscription.metadata?.accountId, stripeId(subscription.customer), subscription.id);
     if (!account) return false;
-    if (account.stripeStateAt && eventCreated < account.stripeStateAt) {
-      this.logger.log(`Ignoring ${eventType} for ${account.id}: older than the state already applied`);
+    if (await this.retired.isRetired(manager, subscription.id)) {
+      this.logger.log(`Ignoring ${eventType} for ${account.id}: subscription ${subscription.id} has ended or is a duplicate`);
       return false;
     }
     const now = this.clock.now();
     const status = STATUS[subscription.status] ?? SubscriptionStatus.INCOMPLETE;
+    const currentId = account.stripeSubscriptionId;
 
     if (eventType === 'customer.subscription.deleted' || status === SubscriptionStatus.CANCELED) {
-      if (account.stripeSubscriptionId && account.stripeSubscriptionId !== subscription.id) return false;
-      // The paid plan has ended: a FREE period starts now.
-      await this.accounts.startPeriod(manager, account, periodAt(now, now), PlanCode.FREE, now, {
-        periodAnchor: now,
-        status: SubscriptionStatus.ACTIVE,
-        stripeSubscriptionId: null,
-        subscriptionPlanCode: null,
-        pastDueSince: null,
-        stripeStateAt: eventCreated,
-      });
+      await this.retired.retire(manager, account.id, subscription.id, 'ENDED');
+      if (currentId !== subscription.id) return false;
+      await this.endSubscription(manager, account, eventCreated);
       return true;
+    }
+    if (currentId && currentId !== subscription.id) {
+      await this.retired.retire(manager, account.id, subscription.id, 'DUPLICATE');
+      this.logger.warn(
+        `Account ${account.id} already has subscription ${currentId}: ${subscription.id} will be cancelled and refunded`,
+      );
+      return true;
+    }
+    if (account.stripeStateAt && eventCreated < account.stripeStateAt) {
+      this.logger.log(`Ignoring ${eventType} for ${account.id}: older than the state already applied`);
+      return false;
     }
 
     const subscribed = account.subscriptionPlanCode ?? account.planCode;
@@ -307,13 +309,20 @@ export class SubscriptionsService {
   /**
    * invoice.paid: a subscription invoice for a new period renews the account (once per period), and one for the
    * current period restores the plan of an account that fell back to FREE while unpaid. Only period invoices
-   * (`subscription_create`, `subscription_cycle`) count; an upgrade's proration invoice starts nothing.
+   * (`subscription_create`, `subscription_cycle`) count; an upgrade's proration invoice starts nothing. Invoices of
+   * any subscription but the account's current one change nothing.
    */
   async applyInvoicePaid(manager: EntityManager, invoice: Stripe.Invoice, eventCreated: Date): Promise<boolean> {
     const subscriptionId = this.invoiceSubscription(invoice);
     if (!subscriptionId) return false;
     const account = await this.accountFor(manager, invoice.metadata?.accountId, stripeId(invoice.customer), subscriptionId);
     if (!account) return false;
+    if (account.stripeSubscriptionId !== subscriptionId) {
+      // Only the account's current subscription renews it. A duplicate's payment is refunded like the first one.
+      const duplicate = await this.retired.reopenDuplicate(manager, subscriptionId);
+      this.logger.log(`Ignoring invoice ${invoice.id} for ${account.id}: ${subscriptionId} is not its current subscription`);
+      return duplicate;
+    }
     // Only a period's own invoice pays for a period. An upgrade's (subscription_update) bills prorations from the
     // moment of the change: it starts nothing, and Stripe reports the upgrade itself with the subscription.
     if (!PERIOD_INVOICES.has(invoice.billing_reason ?? '')) return false;
@@ -350,7 +359,7 @@ export class SubscriptionsService {
     const subscriptionId = this.invoiceSubscription(invoice);
     if (!subscriptionId) return false;
     const account = await this.accountFor(manager, invoice.metadata?.accountId, stripeId(invoice.customer), subscriptionId);
-    if (!account) return false;
+    if (!account || account.stripeSubscriptionId !== subscriptionId) return false;
     // A declined upgrade stays a pending update in Stripe: the subscription and its paid period are unchanged.
     if (invoice.billing_reason === 'subscription_update') return false;
     const now = this.clock.now();
@@ -381,7 +390,58 @@ export class SubscriptionsService {
     );
   }
 
-  /** The account an object belongs to, locked: by our metadata, the subscription id or the Stripe customer. */
+  /**
+   * The account's subscription as Stripe has it, or null when the account has no live one. A subscription Stripe
+   * says has ended (its deletion event late or lost) is detached here, as that event would have done.
+   */
+  private async liveSubscription(account: AccountEntity): Promise<Stripe.Subscription | null> {
+    const subscriptionId = account.stripeSubscriptionId;
+    if (!subscriptionId) return null;
+    const subscription = await this.gateway.call('read the subscription', (stripe) =>
+      stripe.subscriptions.retrieve(subscriptionId).catch((error: { code?: string }) => {
+        if (error.code === 'resource_missing') return null;
+        throw error;
+      }),
+    );
+    if (subscription && !ENDED_SUBSCRIPTION_STATUSES.has(subscription.status)) return subscription;
+    this.logger.warn(`Subscription ${subscriptionId} of ${account.id} has ended in Stripe; detaching it`);
+    await inTransaction(this.dataSource, async (manager) => {
+      const locked = await this.accounts.lock(manager, account.id);
+      if (locked?.stripeSubscriptionId !== subscriptionId) return;
+      await this.retired.retire(manager, account.id, subscriptionId, 'ENDED');
+      await this.endSubscription(manager, locked, null);
+    });
+    return null;
+  }
+
+  /**
+   * The paid plan has ended: the account returns to FREE, a FREE period starting now (an account already on FREE,
+   * moved there by the renewal at its period's end, keeps its period). The caller holds the account lock.
+   */
+  private async endSubscription(manager: EntityManager, account: AccountEntity, stripeStateAt: Date | null): Promise<void> {
+    const now = this.clock.now();
+    const changes: Partial<AccountEntity> = {
+      status: SubscriptionStatus.ACTIVE,
+      stripeSubscriptionId: null,
+      subscriptionPlanCode: null,
+      pastDueSince: null,
+      ...(stripeStateAt && { stripeStateAt }),
+    };
+    if (account.planCode === PlanCode.FREE) {
+      await this.accounts.update(manager, account.id, { ...changes, cancelAtPeriodEnd: false, pendingPlanCode: null });
+      return;
+    }
+    await this.accounts.startPeriod(manager, account, periodAt(now, now), PlanCode.FREE, now, {
+      ...changes,
+      periodAnchor: now,
+    });
+  }
+
+  /**
+   * The account an object belongs to, locked: the one holding the subscription id, else the Stripe customer's, else
+   * the one our metadata names. The subscription id comes first: metadata can be edited (or copied) in Stripe, and
+   * naming another account must not move a subscription away from the account that has it.
+   */
   private async accountFor(
     manager: EntityManager,
     accountId: string | undefined,
@@ -390,12 +450,16 @@ export class SubscriptionsService {
   ): Promise<AccountEntity | null> {
     // Only conditions with a value: TypeORM reads an undefined condition as "any row".
     const candidates: Array<FindOptionsWhere<AccountEntity>> = [];
-    if (typeof accountId === 'string' && accountId) candidates.push({ id: accountId });
     if (typeof subscriptionId === 'string' && subscriptionId) candidates.push({ stripeSubscriptionId: subscriptionId });
     if (typeof customer === 'string' && customer) candidates.push({ stripeCustomerId: customer });
+    if (typeof accountId === 'string' && accountId) candidates.push({ id: accountId });
     for (const where of candidates) {
       const found = await manager.findOne(AccountEntity, { where, lock: { mode: 'pessimistic_write' } });
-      if (found) return found;
+      if (!found) continue;
+      if (typeof accountId === 'string' && accountId && found.id !== accountId) {
+        this.logger.warn(`Stripe subscription ${subscriptionId} names account ${accountId} but belongs to ${found.id}`);
+      }
+      return found;
     }
     this.logger.warn(`No account for Stripe subscription ${subscriptionId}`);
     return null;

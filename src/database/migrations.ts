@@ -10,6 +10,7 @@ import { LedgerDomains1795258800800 } from '../../migrations/1795258800800-Ledge
 import { LeanGuard1795258800900 } from '../../migrations/1795258800900-LeanGuard';
 import { NoCreditGivenAway1795258801000 } from '../../migrations/1795258801000-NoCreditGivenAway';
 import { PaidPeriods1795258801100 } from '../../migrations/1795258801100-PaidPeriods';
+import { SubscriptionCheckouts1795258801200 } from '../../migrations/1795258801200-SubscriptionCheckouts';
 
 /** Every migration, in order. Listed explicitly so compiled and test runs load the same set. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   LeanGuard1795258800900,
   NoCreditGivenAway1795258801000,
   PaidPeriods1795258801100,
+  SubscriptionCheckouts1795258801200,
 ];

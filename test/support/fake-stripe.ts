@@ -30,6 +30,7 @@ export class FakeStripe {
   readonly subscriptions = new Map<string, any>();
   readonly invoices = new Map<string, any>();
   readonly invoicePayments = new Map<string, any>();
+  readonly refunds = new Map<string, any>();
   readonly paymentIntents = new Map<string, any>();
   /** Requests refused because of a wrong API version or key; a test expects this to stay empty. */
   readonly rejected: RecordedRequest[] = [];
@@ -37,6 +38,8 @@ export class FakeStripe {
   private readonly idempotent = new Map<string, { status: number; body: any }>();
   /** How the next invoice payments attempted here end, in order; with none queued a payment succeeds. */
   private readonly paymentOutcomes: PaymentFailure[] = [];
+  /** Idempotency keys of requests still being answered: Stripe refuses a second one with 409 meanwhile. */
+  private readonly inFlight = new Set<string>();
   private server!: http.Server;
   url = '';
 
@@ -54,7 +57,10 @@ export class FakeStripe {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  /** The next `times` requests whose path matches answer `status` (a Stripe API error), or hang for `delayMs`. */
+  /**
+   * The next `times` requests whose path matches answer `status` (a Stripe API error; 409 is Stripe's
+   * idempotency-key-in-use refusal), or hang for `delayMs`.
+   */
   fault(pattern: RegExp, options: { status?: number; delayMs?: number; times?: number }): void {
     this.faults.push({ pattern, times: options.times ?? 1, ...options });
   }
@@ -128,6 +134,7 @@ export class FakeStripe {
     ['POST', /^\/v1\/checkout\/sessions$/, ({ params }) => {
       const id = newId('cs_test');
       const paymentIntent = params.mode === 'payment' ? newId('pi') : null;
+      const prices = (params.line_items ?? []).map((item: any) => ({ price: this.prices.get(item.price), quantity: Number(item.quantity ?? 1) }));
       const session = {
         id,
         object: 'checkout.session',
@@ -139,6 +146,13 @@ export class FakeStripe {
         payment_intent: paymentIntent,
         payment_status: 'unpaid',
         status: 'open',
+        created: now(),
+        expires_at: params.expires_at ? Number(params.expires_at) : now() + 24 * 3600,
+        amount_subtotal: prices.reduce((sum: number, item: any) => sum + (item.price?.unit_amount ?? 0) * item.quantity, 0),
+        amount_total: prices.reduce((sum: number, item: any) => sum + (item.price?.unit_amount ?? 0) * item.quantity, 0),
+        currency: prices[0]?.price?.currency ?? null,
+        subscription: null,
+        invoice: null,
         success_url: params.success_url,
         cancel_url: params.cancel_url,
         line_items: params.line_items,
@@ -148,12 +162,57 @@ export class FakeStripe {
       this.sessions.set(id, session);
       return { body: session };
     }],
+    ['GET', /^\/v1\/checkout\/sessions\/([\w-]+)$/, (_, match) => {
+      const session = this.sessions.get(match[1]);
+      return session ? { body: session } : notFound('checkout.session', match[1]);
+    }],
+    ['POST', /^\/v1\/checkout\/sessions\/([\w-]+)\/expire$/, (_, match) => {
+      const session = this.sessions.get(match[1]);
+      if (!session) return notFound('checkout.session', match[1]);
+      if (session.status !== 'open') {
+        return { status: 400, body: stripeError('invalid_request_error', `Only open sessions can be expired (${session.status}).`) };
+      }
+      Object.assign(session, { status: 'expired', url: null });
+      return { body: session };
+    }],
+    ['DELETE', /^\/v1\/subscriptions\/([\w-]+)$/, (_, match) => {
+      const subscription = this.subscriptions.get(match[1]);
+      if (!subscription) return notFound('subscription', match[1]);
+      if (subscription.status === 'canceled') {
+        return { status: 400, body: stripeError('invalid_request_error', 'This subscription is already canceled.') };
+      }
+      Object.assign(subscription, { status: 'canceled', canceled_at: now(), ended_at: now() });
+      return { body: subscription };
+    }],
     ['GET', /^\/v1\/invoice_payments$/, ({ params }) => {
       const expandIntent = (params.expand ?? []).includes('data.payment.payment_intent');
       const data = [...this.invoicePayments.values()]
         .filter((payment) => (!params.invoice || payment.invoice === params.invoice) && (!params.status || payment.status === params.status))
         .map((payment) => (expandIntent ? this.withPaymentIntent(payment) : payment));
       return { body: { object: 'list', data, has_more: false, url: '/v1/invoice_payments' } };
+    }],
+    ['POST', /^\/v1\/refunds$/, ({ params }) => {
+      const payment = [...this.invoicePayments.values()].find((candidate) => candidate.payment.payment_intent === params.payment_intent);
+      const paid = payment?.amount_paid ?? Number(params.amount ?? 0);
+      const refunded = [...this.refunds.values()]
+        .filter((refund) => refund.payment_intent === params.payment_intent)
+        .reduce((sum, refund) => sum + refund.amount, 0);
+      if (refunded >= paid) {
+        return { status: 400, body: stripeError('invalid_request_error', 'Charge has already been refunded.', 'charge_already_refunded') };
+      }
+      const refund = {
+        id: newId('re'),
+        object: 'refund',
+        amount: params.amount ? Number(params.amount) : paid - refunded,
+        currency: payment?.currency ?? 'usd',
+        payment_intent: params.payment_intent,
+        reason: params.reason ?? null,
+        metadata: params.metadata ?? {},
+        status: 'succeeded',
+        created: now(),
+      };
+      this.refunds.set(refund.id, refund);
+      return { body: refund };
     }],
     ['GET', /^\/v1\/subscriptions\/([\w-]+)$/, (_, match) => {
       const subscription = this.subscriptions.get(match[1]);
@@ -198,9 +257,65 @@ export class FakeStripe {
         ],
       },
       created: now(),
+      latest_invoice: null as string | null,
     };
     this.subscriptions.set(subscription.id, subscription);
+    subscription.latest_invoice = this.payInvoice(subscription, 'subscription_create').id;
     return subscription;
+  }
+
+  /** A paid invoice of a subscription for its current period, and the invoice payment that paid it. */
+  payInvoice(subscription: any, billingReason: string): any {
+    const item = subscription.items.data[0];
+    const invoice = {
+      id: newId('in'),
+      object: 'invoice',
+      customer: subscription.customer,
+      status: 'paid',
+      billing_reason: billingReason,
+      amount_paid: item.price.unit_amount,
+      currency: item.price.currency,
+      parent: { type: 'subscription_details', subscription_details: { subscription: subscription.id, metadata: subscription.metadata } },
+      lines: { object: 'list', data: [{ id: newId('il'), object: 'line_item', amount: item.price.unit_amount, period: { start: item.current_period_start, end: item.current_period_end } }] },
+      created: now(),
+    };
+    this.invoices.set(invoice.id, invoice);
+    const payment = {
+      id: newId('inpay'),
+      object: 'invoice_payment',
+      invoice: invoice.id,
+      status: 'paid',
+      amount_paid: invoice.amount_paid,
+      amount_requested: invoice.amount_paid,
+      currency: invoice.currency,
+      is_default: true,
+      payment: { type: 'payment_intent', payment_intent: newId('pi') },
+    };
+    this.invoicePayments.set(payment.id, payment);
+    const intent = payment.payment.payment_intent;
+    this.paymentIntents.set(intent, { id: intent, object: 'payment_intent', amount: invoice.amount_paid, currency: invoice.currency, status: 'succeeded' });
+    return invoice;
+  }
+
+  /**
+   * The customer finishing a Checkout Session, as Stripe completes it: a subscription session gets its subscription
+   * (with its first invoice paid). Returns the session as `checkout.session.completed` carries it.
+   */
+  completeCheckout(sessionId: string, overrides: Record<string, any> = {}): any {
+    const session = this.sessions.get(sessionId);
+    if (!session || session.status !== 'open') throw new Error(`Checkout session ${sessionId} is not open`);
+    if (session.mode === 'subscription') {
+      const price = this.prices.get(session.line_items[0].price);
+      const start = new Date();
+      const end = new Date(start);
+      end.setUTCMonth(end.getUTCMonth() + 1);
+      const subscription = this.createSubscription({ customer: session.customer, price, accountId: session.metadata.accountId, start, end });
+      subscription.metadata = { ...subscription.metadata, ...session.subscription_data?.metadata };
+      session.subscription = subscription.id;
+      session.invoice = subscription.latest_invoice;
+    }
+    Object.assign(session, { status: 'complete', payment_status: 'paid', url: null, ...overrides });
+    return session;
   }
 
   /** The next invoice payment attempted here is declined, or waits for the customer to authenticate (3-D Secure). */
@@ -398,25 +513,32 @@ export class FakeStripe {
       this.rejected.push(request);
       return answer(401, stripeError('invalid_request_error', 'Wrong API version or key'));
     }
-    const fault = this.faults.find((candidate) => candidate.times > 0 && candidate.pattern.test(path));
-    if (fault) {
-      fault.times--;
-      if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
-      if (fault.status) return answer(fault.status, stripeError('api_error', 'Something went wrong on Stripe'));
-      if (res.destroyed) return;
-    }
-    const key = req.headers['idempotency-key'];
-    const replay = typeof key === 'string' ? this.idempotent.get(`${req.method} ${path} ${key}`) : undefined;
-    if (replay) return answer(replay.status, replay.body);
+    const key = typeof req.headers['idempotency-key'] === 'string' ? `${req.method} ${path} ${req.headers['idempotency-key']}` : null;
+    if (key && this.inFlight.has(key)) return answer(409, idempotencyKeyInUse());
+    if (key) this.inFlight.add(key);
+    try {
+      const fault = this.faults.find((candidate) => candidate.times > 0 && candidate.pattern.test(path));
+      if (fault) {
+        fault.times--;
+        if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+        if (fault.status === 409) return answer(409, idempotencyKeyInUse());
+        if (fault.status) return answer(fault.status, stripeError('api_error', 'Something went wrong on Stripe'));
+        if (res.destroyed) return;
+      }
+      const replay = key ? this.idempotent.get(key) : undefined;
+      if (replay) return answer(replay.status, replay.body);
 
-    for (const [method, pattern, handler] of this.routes) {
-      const match = pattern.exec(path);
-      if (method !== req.method || !match) continue;
-      const { status = 200, body: payload } = handler(request, match);
-      if (typeof key === 'string' && status < 500) this.idempotent.set(`${req.method} ${path} ${key}`, { status, body: payload });
-      return answer(status, payload);
+      for (const [method, pattern, handler] of this.routes) {
+        const match = pattern.exec(path);
+        if (method !== req.method || !match) continue;
+        const { status = 200, body: payload } = handler(request, match);
+        if (key && status < 500) this.idempotent.set(key, { status, body: payload });
+        return answer(status, payload);
+      }
+      answer(404, stripeError('invalid_request_error', `Unrecognized request URL (${req.method}: ${path})`));
+    } finally {
+      if (key) this.inFlight.delete(key);
     }
-    answer(404, stripeError('invalid_request_error', `Unrecognized request URL (${req.method}: ${path})`));
   }
 }
 
@@ -437,6 +559,15 @@ const PENDING_UPDATE_PARAMETERS = new Set([
 
 function stripeError(type: string, message: string, code?: string) {
   return { error: { type, message, ...(code && { code }) } };
+}
+
+/** Stripe's answer to a request whose idempotency key another request is still using. */
+function idempotencyKeyInUse() {
+  return stripeError(
+    'invalid_request_error',
+    'There is currently another in-progress request using this Stripe-Idempotency-Key. Please try again later.',
+    'idempotency_key_in_use',
+  );
 }
 
 function notFound(kind: string, id: string) {

@@ -7,6 +7,8 @@ import { BillingErrorCode, BillingException } from '../billing.exception';
 import { STRIPE_CLIENT } from './stripe.client';
 
 const PRICE_CACHE_MS = 5 * 60_000;
+/** Waits before asking Stripe again while a request with the same idempotency key is in progress (409). */
+const CONFLICT_RETRY_DELAYS_MS = [100, 250, 500, 1000];
 /** Stripe's default tolerance for signed webhook timestamps. */
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
 
@@ -53,23 +55,38 @@ export class StripeGateway {
 
   async call<T>(action: string, request: (stripe: Stripe) => Promise<T>): Promise<T> {
     const stripe = this.client;
-    try {
-      return await request(stripe);
-    } catch (error) {
-      const stripeError = error as { type?: string; statusCode?: number; message?: string };
-      this.logger.warn(`Stripe could not ${action}: ${stripeError.type ?? 'error'} ${stripeError.message ?? ''}`);
-      const unavailable =
-        stripeError.type === 'StripeConnectionError' ||
-        stripeError.type === 'StripeAPIError' ||
-        stripeError.type === 'StripeRateLimitError' ||
-        (stripeError.statusCode ?? 0) >= 500;
-      throw new BillingException(
-        unavailable ? BillingErrorCode.STRIPE_UNAVAILABLE : BillingErrorCode.STRIPE_REQUEST_FAILED,
-        unavailable
-          ? `The payment provider is not answering, so we could not ${action}. Nothing was charged; please try again shortly.`
-          : `The payment provider refused to ${action}. Nothing was charged.`,
-      );
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await request(stripe);
+      } catch (error) {
+        const stripeError = error as { type?: string; statusCode?: number; message?: string };
+        // 409: another request with the same idempotency key is still running (a concurrent caller doing the same
+        // thing). Once it finishes, Stripe answers ours with its result, so wait a little and ask again.
+        if (stripeError.statusCode === 409 && attempt < CONFLICT_RETRY_DELAYS_MS.length) {
+          const delay = CONFLICT_RETRY_DELAYS_MS[attempt] * (0.75 + Math.random() / 2);
+          this.logger.log(`Stripe is still busy with the same request to ${action}; asking again in ${Math.round(delay)} ms`);
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          continue;
+        }
+        throw this.failure(action, stripeError);
+      }
     }
+  }
+
+  private failure(action: string, stripeError: { type?: string; statusCode?: number; message?: string }): BillingException {
+    this.logger.warn(`Stripe could not ${action}: ${stripeError.type ?? 'error'} ${stripeError.message ?? ''}`);
+    const unavailable =
+      stripeError.type === 'StripeConnectionError' ||
+      stripeError.type === 'StripeAPIError' ||
+      stripeError.type === 'StripeRateLimitError' ||
+      stripeError.statusCode === 409 ||
+      (stripeError.statusCode ?? 0) >= 500;
+    return new BillingException(
+      unavailable ? BillingErrorCode.STRIPE_UNAVAILABLE : BillingErrorCode.STRIPE_REQUEST_FAILED,
+      unavailable
+        ? `The payment provider is not answering, so we could not ${action}. Nothing was charged; please try again shortly.`
+        : `The payment provider refused to ${action}. Nothing was charged.`,
+    );
   }
 
   /** The active price with this lookup key (created by `npm run stripe:setup`). */
