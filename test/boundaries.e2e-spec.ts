@@ -3,7 +3,10 @@ import { AccountsService } from '../src/credits/accounts.service';
 import { CreditType } from '../src/credits/credit-type.enum';
 import { CreditsService } from '../src/credits/credits.service';
 import { DatabaseClock } from '../src/database/database-clock';
+import { FakeStripe } from './support/fake-stripe';
 import { GuardedTestModule } from './support/guarded-test.module';
+import { periodInvoice, postWebhook, stripeEvent } from './support/stripe-events';
+import { startStripeTestApp } from './support/stripe-test-app';
 import { startTestApp, TestApp } from './support/test-app';
 
 const CREATE_PROJECT = `mutation ($name: String!) { createProject(name: $name) { id createdAt } }`;
@@ -129,6 +132,113 @@ describe('periods, instances and clocks (e2e)', () => {
     } finally {
       t.clock.set(new Date());
     }
+  });
+
+  describe('items 1 and 2: periods follow Stripe', () => {
+    let s: TestApp;
+    let stripe: FakeStripe;
+    beforeAll(async () => {
+      ({ t: s, stripe } = await startStripeTestApp());
+    });
+    afterEach(async () => {
+      expect(stripe.rejected).toEqual([]);
+      await s.expectLedgerReconciles();
+      s.clock.set(new Date());
+    });
+    afterAll(async () => {
+      await s.close();
+      await stripe.stop();
+    });
+
+    const DAY = 86_400_000;
+    const allowanceGrants = (accountId: string, pool: string) =>
+      s.dataSource.query(
+        `SELECT period_start, amount::int FROM credit_grants
+          WHERE account_id = $1 AND kind = 'ALLOWANCE' AND pool = $2 ORDER BY period_start`,
+        [accountId, pool],
+      );
+    const subscribe = async (accountId: string, plan: string, start: Date, end: Date, billingCycleAnchor?: Date) => {
+      await s.gql(`mutation { changePlan(plan: ${plan}) { checkoutUrl } }`, {}, { as: accountId });
+      const [checkout] = stripe.calls('POST', /^\/v1\/checkout\/sessions$/).slice(-1);
+      const price = [...stripe.prices.values()].find((candidate) => candidate.lookup_key === `plan_${plan.toLowerCase()}_monthly`);
+      const subscription = stripe.createSubscription({ customer: checkout.params.customer, price, accountId, start, end, billingCycleAnchor });
+      expect((await postWebhook(s, stripeEvent('customer.subscription.created', subscription))).status).toBe(200);
+      expect((await postWebhook(s, stripeEvent('invoice.paid', periodInvoice(subscription, 'subscription_create')))).status).toBe(200);
+      return subscription;
+    };
+
+    it('item 1: a 45-day first period is followed by one starting at its end; the cron and invoice.paid grant it once', async () => {
+      const accountId = newAccount();
+      const start = new Date(Date.now() - DAY);
+      const trialEnd = new Date(start.getTime() + 45 * DAY);
+      const subscription = await subscribe(accountId, 'PRO', start, trialEnd, trialEnd);
+      const nextEnd = new Date(trialEnd);
+      nextEnd.setUTCMonth(nextEnd.getUTCMonth() + 1);
+
+      s.clock.set(new Date(trialEnd.getTime() + 1_000));
+      await s.app.get(RenewalService).run();
+      const [account] = await s.dataSource.query(
+        `SELECT current_period_start AS start, current_period_end AS end FROM accounts WHERE id = $1`,
+        [accountId],
+      );
+      expect(new Date(account.start).getTime()).toBe(Math.floor(trialEnd.getTime() / 1000) * 1000);
+      expect(new Date(account.end).getTime()).toBe(Math.floor(nextEnd.getTime() / 1000) * 1000);
+
+      // Stripe's invoice for the same period, an hour later, grants nothing more.
+      s.clock.set(new Date(trialEnd.getTime() + 3_600_000));
+      const item = subscription.items.data[0];
+      item.current_period_start = Math.floor(trialEnd.getTime() / 1000);
+      item.current_period_end = Math.floor(nextEnd.getTime() / 1000);
+      expect((await postWebhook(s, stripeEvent('invoice.paid', periodInvoice(subscription, 'subscription_cycle')))).status).toBe(200);
+      expect((await postWebhook(s, stripeEvent('customer.subscription.updated', subscription))).status).toBe(200);
+      // The FREE allowance of the days before the subscription, then one PRO allowance per paid period.
+      const grants = (await allowanceGrants(accountId, 'MESSAGE')).filter((grant: any) => grant.amount === 500);
+      expect(grants.map((grant: any) => [new Date(grant.period_start).getTime(), grant.amount])).toEqual([
+        [Math.floor(start.getTime() / 1000) * 1000, 500],
+        [Math.floor(trialEnd.getTime() / 1000) * 1000, 500],
+      ]);
+      const overview = await s.gql(OVERVIEW, {}, { as: accountId });
+      expect(overview.data!.billing.balances.find((b: any) => b.creditType === 'MESSAGE')).toMatchObject({ limit: 500, used: 0 });
+    });
+
+    it('item 2: a deletion after the boundary moved the account to FREE starts no other FREE period', async () => {
+      const accountId = newAccount();
+      const start = new Date(Date.now() - 10 * DAY);
+      const end = new Date(start);
+      end.setUTCMonth(end.getUTCMonth() + 1);
+      const subscription = await subscribe(accountId, 'STARTER', start, end);
+      subscription.cancel_at = Math.floor(end.getTime() / 1000);
+      expect((await postWebhook(s, stripeEvent('customer.subscription.updated', subscription))).status).toBe(200);
+
+      // The boundary: the renewal moves the account to FREE, whose 10 credits are then used.
+      s.clock.set(new Date(end.getTime() + 1_000));
+      await s.app.get(RenewalService).run();
+      const spend = await s.gql(
+        `mutation { consumeCredits(input: { creditType: MESSAGE, amount: 10, idempotencyKey: "all" }) { allowed } }`,
+        {},
+        { as: accountId },
+      );
+      expect(spend.data).toEqual({ consumeCredits: { allowed: true } });
+      const [before] = await s.dataSource.query(`SELECT * FROM accounts WHERE id = $1`, [accountId]);
+      expect(before.plan_code).toBe('FREE');
+      const grantsBefore = await allowanceGrants(accountId, 'MESSAGE');
+
+      // Five minutes later Stripe says the subscription is deleted.
+      s.clock.set(new Date(end.getTime() + 300_000));
+      subscription.status = 'canceled';
+      subscription.ended_at = Math.floor(end.getTime() / 1000);
+      expect((await postWebhook(s, stripeEvent('customer.subscription.deleted', subscription))).status).toBe(200);
+      const [after] = await s.dataSource.query(`SELECT * FROM accounts WHERE id = $1`, [accountId]);
+      expect(after).toMatchObject({
+        plan_code: 'FREE',
+        stripe_subscription_id: null,
+        current_period_start: before.current_period_start,
+        current_period_end: before.current_period_end,
+      });
+      expect(await allowanceGrants(accountId, 'MESSAGE')).toEqual(grantsBefore);
+      const overview = await s.gql(OVERVIEW, {}, { as: accountId });
+      expect(overview.data!.billing.balances.find((b: any) => b.creditType === 'MESSAGE')).toMatchObject({ limit: 10, used: 10 });
+    });
   });
 
   describe('item 4: one clock for every instance', () => {

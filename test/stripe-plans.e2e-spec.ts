@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { RenewalService } from '../src/billing/renewal.service';
 import { FakeStripe } from './support/fake-stripe';
-import { postWebhook, stripeEvent } from './support/stripe-events';
+import { periodInvoice, postWebhook, stripeEvent } from './support/stripe-events';
 import { startStripeTestApp } from './support/stripe-test-app';
 import { TestApp } from './support/test-app';
 
@@ -52,49 +52,6 @@ describe('paid plans with Stripe (e2e, real SDK against a local Stripe server)',
     );
   const subscriptionCalls = (subscriptionId: string) =>
     stripe.calls('POST', new RegExp(`^/v1/subscriptions/${subscriptionId}$`));
-
-  /** A subscription's invoice for its current period (Stripe.Invoice at the pinned API version). */
-  const periodInvoice = (subscription: any, billingReason: 'subscription_create' | 'subscription_cycle', status = 'paid') => {
-    const item = subscription.items.data[0];
-    const id = `in_${randomBytes(8).toString('hex')}`;
-    return {
-      id,
-      object: 'invoice',
-      customer: subscription.customer,
-      status,
-      billing_reason: billingReason,
-      amount_due: item.price.unit_amount,
-      amount_paid: status === 'paid' ? item.price.unit_amount : 0,
-      currency: item.price.currency,
-      parent: { type: 'subscription_details', subscription_details: { subscription: subscription.id, metadata: subscription.metadata } },
-      lines: {
-        object: 'list',
-        has_more: false,
-        data: [
-          {
-            id: `il_${randomBytes(8).toString('hex')}`,
-            object: 'line_item',
-            invoice: id,
-            amount: item.price.unit_amount,
-            currency: item.price.currency,
-            period: { start: item.current_period_start, end: item.current_period_end },
-            parent: {
-              type: 'subscription_item_details',
-              invoice_item_details: null,
-              subscription_item_details: {
-                invoice_item: null,
-                proration: false,
-                proration_details: { credited_items: null },
-                subscription: subscription.id,
-                subscription_item: item.id,
-              },
-            },
-          },
-        ],
-      },
-      created: Math.floor(Date.now() / 1000),
-    };
-  };
 
   /**
    * A subscription started through Checkout two days ago, as Stripe reports it; `active` ones with their first

@@ -57,6 +57,13 @@ function followsPeriod(account: AccountEntity, period: Period, startsPaid: boole
   return startsPaid && period.start.getTime() !== account.currentPeriodStart.getTime() && period.end > account.currentPeriodStart;
 }
 
+/** The moment Stripe's monthly billing cycle is aligned to (the end of a trial, a moved anchor), if it says. */
+function billingAnchor(subscription: Stripe.Subscription): Date | null {
+  return Number.isSafeInteger(subscription.billing_cycle_anchor) && subscription.billing_cycle_anchor > 0
+    ? seconds(subscription.billing_cycle_anchor)
+    : null;
+}
+
 /** What lifts a scheduled cancellation: clearing `cancel_at` (which the portal sets), else `cancel_at_period_end`. */
 function resumeParameters(subscription: Stripe.Subscription): Stripe.SubscriptionUpdateParams {
   if (subscription.cancel_at) return { cancel_at: '' };
@@ -281,10 +288,12 @@ export class SubscriptionsService {
       await this.accounts.startPeriod(manager, account, period, entitled, now, {
         ...changes,
         subscriptionPlanCode: plan.code,
-        periodAnchor: period.start,
+        periodAnchor: billingAnchor(subscription) ?? period.start,
       });
       return true;
     }
+    // The period the account is in, as Stripe has it: it ends when Stripe says.
+    if (period && period.start.getTime() === account.currentPeriodStart.getTime()) changes.currentPeriodEnd = period.end;
     const current = await this.plans.getPlan(subscribed, manager);
     if (plan.rank > current.rank || attaching) {
       // Stripe applies our upgrades only once their invoice is paid (a pending update until then).
@@ -298,7 +307,6 @@ export class SubscriptionsService {
         ...changes,
         subscriptionPlanCode: current.code,
         pendingPlanCode: plan.code === current.code ? null : plan.code,
-        ...(period && { currentPeriodEnd: period.end }),
       });
     }
     // The status decides the limits: the paid plan's while paid (or within the grace), FREE's otherwise.
@@ -338,12 +346,10 @@ export class SubscriptionsService {
     };
     if (period && followsPeriod(account, period, account.planCode === PlanCode.FREE)) {
       const plan = account.pendingPlanCode ?? account.subscriptionPlanCode ?? account.planCode;
-      await this.accounts.startPeriod(manager, account, period, plan, now, {
-        ...changes,
-        subscriptionPlanCode: plan,
-        periodAnchor: period.start,
-      });
+      // The billing anchor stays the subscription's: a period's start is not one (a trial's end, a clamped day).
+      await this.accounts.startPeriod(manager, account, period, plan, now, { ...changes, subscriptionPlanCode: plan });
     } else {
+      if (period && period.start.getTime() === account.currentPeriodStart.getTime()) changes.currentPeriodEnd = period.end;
       // The period is paid: an account that fell back to FREE while unpaid has its plan again.
       await this.accounts.update(manager, account.id, changes);
       await this.accounts.entitle(manager, account.id, now);
@@ -454,7 +460,8 @@ export class SubscriptionsService {
     if (typeof customer === 'string' && customer) candidates.push({ stripeCustomerId: customer });
     if (typeof accountId === 'string' && accountId) candidates.push({ id: accountId });
     for (const where of candidates) {
-      const found = await manager.findOne(AccountEntity, { where, lock: { mode: 'pessimistic_write' } });
+      // FOR NO KEY UPDATE, as AccountsService.lock explains.
+      const found = await manager.findOne(AccountEntity, { where, lock: { mode: 'for_no_key_update' } });
       if (!found) continue;
       if (typeof accountId === 'string' && accountId && found.id !== accountId) {
         this.logger.warn(`Stripe subscription ${subscriptionId} names account ${accountId} but belongs to ${found.id}`);

@@ -232,12 +232,21 @@ export class FakeStripe {
   ];
 
   /** A subscription as Stripe would hold it after a subscription checkout. */
-  createSubscription(options: { customer: string; price: any; accountId: string; start: Date; end: Date }): any {
+  createSubscription(options: {
+    customer: string;
+    price: any;
+    accountId: string;
+    start: Date;
+    end: Date;
+    /** Where Stripe aligns the monthly cycle: the start unless a trial or an anchor moved it. */
+    billingCycleAnchor?: Date;
+  }): any {
     const subscription = {
       id: newId('sub'),
       object: 'subscription',
       customer: options.customer,
       status: 'active',
+      billing_cycle_anchor: Math.floor((options.billingCycleAnchor ?? options.start).getTime() / 1000),
       billing_mode: { type: 'flexible', flexible: { proration_discounts: 'included' }, updated_at: now() },
       cancel_at: null as number | null,
       cancel_at_period_end: false,

@@ -54,3 +54,50 @@ export function checkoutSessionObject(session: Record<string, any>, overrides: R
     ...overrides,
   };
 }
+
+/** A subscription's invoice for its current period (Stripe.Invoice at the pinned API version). */
+export function periodInvoice(
+  subscription: any,
+  billingReason: 'subscription_create' | 'subscription_cycle',
+  status = 'paid',
+): Record<string, any> {
+  const item = subscription.items.data[0];
+  const id = `in_${randomBytes(8).toString('hex')}`;
+  return {
+    id,
+    object: 'invoice',
+    customer: subscription.customer,
+    status,
+    billing_reason: billingReason,
+    amount_due: item.price.unit_amount,
+    amount_paid: status === 'paid' ? item.price.unit_amount : 0,
+    currency: item.price.currency,
+    parent: { type: 'subscription_details', subscription_details: { subscription: subscription.id, metadata: subscription.metadata } },
+    lines: {
+      object: 'list',
+      has_more: false,
+      data: [
+        {
+          id: `il_${randomBytes(8).toString('hex')}`,
+          object: 'line_item',
+          invoice: id,
+          amount: item.price.unit_amount,
+          currency: item.price.currency,
+          period: { start: item.current_period_start, end: item.current_period_end },
+          parent: {
+            type: 'subscription_item_details',
+            invoice_item_details: null,
+            subscription_item_details: {
+              invoice_item: null,
+              proration: false,
+              proration_details: { credited_items: null },
+              subscription: subscription.id,
+              subscription_item: item.id,
+            },
+          },
+        },
+      ],
+    },
+    created: Math.floor(Date.now() / 1000),
+  };
+}
