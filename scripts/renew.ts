@@ -11,8 +11,8 @@ import { runScript, scriptDatabase } from './database';
 
 async function main(): Promise<number> {
   const atIndex = process.argv.indexOf('--at');
-  const at = atIndex >= 0 ? new Date(process.argv[atIndex + 1] ?? '') : new Date();
-  if (Number.isNaN(at.getTime())) {
+  const at = atIndex >= 0 ? new Date(process.argv[atIndex + 1] ?? '') : undefined;
+  if (at && Number.isNaN(at.getTime())) {
     process.stderr.write('usage: npm run credits:renew -- [--at <ISO date-time>]\n');
     return 2;
   }
@@ -23,7 +23,7 @@ async function main(): Promise<number> {
   try {
     const report = await app.get(RenewalService).run(at);
     process.stdout.write(
-      `Renewal as of ${at.toISOString()}: ${report.renewed} account(s) renewed, ${report.graceEnded} past-due ` +
+      `Renewal as of ${report.at.toISOString()}: ${report.renewed} account(s) renewed, ${report.graceEnded} past-due ` +
         `account(s) moved to FREE limits, ${report.holdsReleased} expired hold(s) released\n`,
     );
     return 0;

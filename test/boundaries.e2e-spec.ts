@@ -241,6 +241,21 @@ describe('periods, instances and clocks (e2e)', () => {
     });
   });
 
+  it('item 6: moving the service’s clock moves the host’s rows and their charges alike', async () => {
+    const accountId = newAccount();
+    const later = new Date(Date.now() + 40 * 86_400_000);
+    try {
+      t.clock.set(later);
+      const res = await t.gql(CREATE_PROJECT, { name: 'in the future' }, { as: accountId });
+      expect(res.errors).toBeUndefined();
+      expect(new Date(res.data!.createProject.createdAt).getTime()).toBe(later.getTime());
+      const [usage] = await t.dataSource.query(`SELECT created_at FROM credit_usage WHERE account_id = $1`, [accountId]);
+      expect(new Date(usage.created_at).getTime()).toBe(later.getTime());
+    } finally {
+      t.clock.set(new Date());
+    }
+  });
+
   describe('item 4: one clock for every instance', () => {
     /** An instance on the same database whose host clock runs 5.5 minutes ahead. */
     let fast: TestApp;

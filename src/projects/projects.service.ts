@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { isUUID } from 'class-validator';
 import { DataSource, EntityManager, Repository } from 'typeorm';
+import { Clock } from '../common/clock';
 import { CreditType } from '../credits/credit-type.enum';
 import { CreditsService } from '../credits/credits.service';
 import { ChatMessageEntity } from './entities/chat-message.entity';
@@ -11,13 +12,15 @@ import { ProjectsErrorCode, ProjectsException } from './projects.exception';
 
 /**
  * The host application's own logic. Credits are handled by @RequiresCredits on the resolver, not here; the writes
- * take the transaction they are given, so that the resolver can make them and their charge one commit.
+ * take the transaction they are given, so that the resolver can make them and their charge one commit, and the
+ * service's clock, the one the ledger stamps the charge with.
  */
 @Injectable()
 export class ProjectsService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly credits: CreditsService,
+    private readonly clock: Clock,
     @InjectRepository(ProjectEntity) private readonly projects: Repository<ProjectEntity>,
     @InjectRepository(ChatMessageEntity) private readonly messages: Repository<ChatMessageEntity>,
     @InjectRepository(IntegrationRunEntity) private readonly runs: Repository<IntegrationRunEntity>,
@@ -29,7 +32,7 @@ export class ProjectsService {
 
   /** `manager`: the transaction to write in (a metered call's, so that the row and its charge commit together). */
   create(accountId: string, name: string, manager: EntityManager = this.dataSource.manager): Promise<ProjectEntity> {
-    return manager.save(manager.create(ProjectEntity, { accountId, name }));
+    return manager.save(manager.create(ProjectEntity, { accountId, name, createdAt: this.clock.now() }));
   }
 
   /**
@@ -51,7 +54,7 @@ export class ProjectsService {
     manager: EntityManager = this.dataSource.manager,
   ): Promise<ChatMessageEntity> {
     await this.owned(accountId, projectId);
-    return manager.save(manager.create(ChatMessageEntity, { accountId, projectId, text }));
+    return manager.save(manager.create(ChatMessageEntity, { accountId, projectId, text, createdAt: this.clock.now() }));
   }
 
   async runIntegration(
@@ -61,7 +64,7 @@ export class ProjectsService {
     manager: EntityManager = this.dataSource.manager,
   ): Promise<IntegrationRunEntity> {
     await this.owned(accountId, projectId);
-    return manager.save(manager.create(IntegrationRunEntity, { accountId, projectId, calls }));
+    return manager.save(manager.create(IntegrationRunEntity, { accountId, projectId, calls, createdAt: this.clock.now() }));
   }
 
   /** A project of another account is reported exactly like one that does not exist. */
