@@ -114,6 +114,17 @@ describe('no credit is given away (e2e)', () => {
     });
   });
 
+  it('item 2: a handler that succeeds after a shutdown released its hold is charged afresh', async () => {
+    const accountId = newAccount();
+    await t.gql(OVERVIEW, {}, { as: accountId });
+    const answer = t.gql('mutation { slowMessage(ms: 600) }', {}, { as: accountId });
+    await sleep(200);
+    // What a shutdown does with the holds of handlers still running after its grace period.
+    await t.app.get(OpenHolds).releaseAll();
+    expect((await answer).data).toEqual({ slowMessage: true });
+    expect(await balanceOf(t, accountId, 'MESSAGE')).toMatchObject({ used: 1, held: 0 });
+  });
+
   describe('item 2: a handler slower than its hold is charged', () => {
     let short: TestApp;
     beforeAll(async () => {
@@ -242,6 +253,68 @@ describe('no credit is given away (e2e)', () => {
       expect(shortfalls).toEqual([{ pool: 'WALLET', amount: 100, reason: 'CLAWBACK' }]);
       const after = (await metrics.creditsShortfall.get()).values.find((v) => v.labels.reason === 'CLAWBACK')?.value ?? 0;
       expect(after - before).toBe(100);
+    });
+
+    it('a refund or dispute delivered before the payment is reported leaves nothing to credit', async () => {
+      const accountId = newAccount();
+      const start = async () => {
+        const res = await s.gql(`mutation { purchaseCredits(packageId: "starter") { sessionId } }`, {}, { as: accountId });
+        return stripe.sessions.get(res.data!.purchaseCredits.sessionId);
+      };
+      const complete = (session: any) =>
+        postWebhook(s, stripeEvent('checkout.session.completed', checkoutSessionObject(session)));
+      const refunded = await start();
+      expect((await refund(refunded, 'ch_early')).status).toBe(200);
+      expect((await complete(refunded)).status).toBe(200);
+      const disputed = await start();
+      await postWebhook(s, stripeEvent('charge.dispute.created', { id: 'dp_early', object: 'dispute', charge: 'ch_x', payment_intent: disputed.payment_intent }));
+      expect((await complete(disputed)).status).toBe(200);
+      // A partial refund first: the rest is credited.
+      const partial = await start();
+      await postWebhook(s, stripeEvent('charge.refunded', { id: 'ch_part_early', object: 'charge', amount: 500, amount_refunded: 100, payment_intent: partial.payment_intent, metadata: {} }));
+      expect((await complete(partial)).status).toBe(200);
+      expect((await s.gql(OVERVIEW, {}, { as: accountId })).data!.billing.wallet.balance).toBe(80);
+      const statuses = await s.dataSource.query(
+        `SELECT status, credits_clawed_back::int AS back FROM credit_purchases WHERE account_id = $1 ORDER BY created_at`,
+        [accountId],
+      );
+      expect(statuses).toEqual([
+        { status: 'REFUNDED', back: 100 },
+        { status: 'REFUNDED', back: 100 },
+        { status: 'COMPLETED', back: 20 },
+      ]);
+    });
+
+    it('takes back refunded credits that were held when they come back, and records no shortfall for them', async () => {
+      const accountId = newAccount();
+      const purchase = await buy(accountId);
+      const spent = await s.gql(CONSUME, { input: { creditType: 'INTEGRATION', amount: 100, idempotencyKey: 'allowance' } }, { as: accountId });
+      expect(spent.data!.consumeCredits).toMatchObject({ allowed: true, fromWallet: 0 });
+      // A request holds the 100 wallet credits when the refund arrives, then fails.
+      const credits = s.app.get(CreditsService);
+      const hold = await credits.reserve(accountId, [{ type: CreditType.INTEGRATION, amount: 100 }]);
+      expect((await refund(purchase, 'ch_held')).status).toBe(200);
+      await credits.release(accountId, hold.id);
+      expect((await s.gql(OVERVIEW, {}, { as: accountId })).data!.billing.wallet.balance).toBe(0);
+      expect(await count(s, `SELECT count(*) AS n FROM credit_shortfalls WHERE account_id = $1`, [accountId])).toBe(0);
+      const [pool] = await s.dataSource.query(
+        `SELECT balance::int, held::int, owed::int FROM credit_balances WHERE account_id = $1 AND pool = 'WALLET'`,
+        [accountId],
+      );
+      expect(pool).toEqual({ balance: 0, held: 0, owed: 0 });
+    });
+
+    it('a refund whose held credits are then spent is collected from the next credits bought', async () => {
+      const accountId = newAccount();
+      const first = await buy(accountId);
+      await s.gql(CONSUME, { input: { creditType: 'INTEGRATION', amount: 100, idempotencyKey: 'allowance' } }, { as: accountId });
+      const credits = s.app.get(CreditsService);
+      const hold = await credits.reserve(accountId, [{ type: CreditType.INTEGRATION, amount: 100 }]);
+      expect((await refund(first, 'ch_spent')).status).toBe(200);
+      await credits.capture(accountId, hold.id);
+      // The 100 held credits were spent although they were refunded: the wallet owes them.
+      await buy(accountId);
+      expect((await s.gql(OVERVIEW, {}, { as: accountId })).data!.billing.wallet.balance).toBe(0);
     });
 
     it('a dispute after a partial refund takes back only the rest, from any wallet credits', async () => {

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { RenewalService } from '../src/billing/renewal.service';
+import { CreditType } from '../src/credits/credit-type.enum';
+import { CreditsService } from '../src/credits/credits.service';
 import { FakeStripe } from './support/fake-stripe';
 import { periodInvoice, postWebhook, stripeEvent } from './support/stripe-events';
 import { startStripeTestApp } from './support/stripe-test-app';
@@ -325,6 +327,43 @@ describe('paid plans with Stripe (e2e, real SDK against a local Stripe server)',
     t.clock.set(after);
     await t.app.get(RenewalService).run(after);
     expect((await billing(accountId)).balances.MESSAGE).toMatchObject({ limit: 100, used: 0 });
+    await t.expectLedgerReconciles();
+  });
+
+  it('item 6: a late delivery of an older invoice.paid does not make a past-due subscription active again', async () => {
+    const accountId = newAccount();
+    const subscription = await subscribe(accountId, 'STARTER');
+    const paidBefore = periodInvoice(subscription, 'subscription_cycle');
+    subscription.status = 'past_due';
+    const now = Math.floor(Date.now() / 1000);
+    await postWebhook(t, stripeEvent('invoice.payment_failed', periodInvoice(subscription, 'subscription_cycle', 'open'), { created: now + 10 }));
+    await postWebhook(t, stripeEvent('customer.subscription.updated', subscription, { created: now + 11 }));
+    const pastDue = await accountRow(accountId);
+    expect(pastDue.status).toBe('PAST_DUE');
+    // Stripe retries an earlier delivery of the invoice paid before the failure.
+    expect((await postWebhook(t, stripeEvent('invoice.paid', paidBefore, { created: now - 600 }))).status).toBe(200);
+    expect(await accountRow(accountId)).toMatchObject({ status: 'PAST_DUE', past_due_since: pastDue.past_due_since });
+  });
+
+  it('item 6: an allowance cut while a hold is pending takes the held credits when they come back', async () => {
+    const accountId = newAccount();
+    const subscription = await subscribe(accountId, 'STARTER');
+    const credits = t.app.get(CreditsService);
+    const hold = await credits.reserve(accountId, [{ type: CreditType.MESSAGE, amount: 50 }]);
+    const failedAt = new Date();
+    t.clock.set(failedAt);
+    subscription.status = 'past_due';
+    await postWebhook(t, stripeEvent('invoice.payment_failed', periodInvoice(subscription, 'subscription_cycle', 'open')));
+    await postWebhook(t, stripeEvent('customer.subscription.updated', subscription));
+    const graceOver = new Date(failedAt.getTime() + 72 * HOUR + 60_000);
+    t.clock.set(graceOver);
+    await credits.keepHoldsAlive([hold.id]);
+    expect((await t.app.get(RenewalService).run(graceOver)).graceEnded).toBeGreaterThanOrEqual(1);
+    await credits.release(accountId, hold.id);
+    expect((await billing(accountId)).subscription.plan.code).toBe('FREE');
+    expect((await billing(accountId)).balances.MESSAGE).toMatchObject({ limit: 10, used: 0, remaining: 10 });
+    expect(await consume(accountId, 'MESSAGE', 11)).toBe(false);
+    expect(await consume(accountId, 'MESSAGE', 10)).toBe(true);
     await t.expectLedgerReconciles();
   });
 });

@@ -125,11 +125,24 @@ export class PurchasesService {
       await manager.update(CreditPurchaseEntity, purchase.id, paid);
     }
     if (purchase.status === 'COMPLETED' || purchase.status === 'REFUNDED') return 'already';
+    // A refund or dispute may have arrived first: only what was not reversed is credited.
+    const reversed = Math.max(purchase.creditsClawedBack, await this.reversedBeforehand(manager, purchase));
+    const credits = purchase.credits - reversed;
+    if (credits <= 0) {
+      await manager.update(CreditPurchaseEntity, purchase.id, {
+        status: 'REFUNDED',
+        creditsClawedBack: purchase.credits,
+        completedAt: this.clock.now(),
+        refundedAt: this.clock.now(),
+      });
+      this.logger.log(`Purchase ${purchase.id}: paid and already refunded, nothing credited`);
+      return 'already';
+    }
     const pack = await this.plans.getPackage(purchase.packageId, manager);
     const grant = await this.credits.grantWallet(
       {
         accountId: purchase.accountId,
-        amount: purchase.credits,
+        amount: credits,
         kind: 'PURCHASE',
         sourceKey: `purchase:${purchase.id}`,
         description: `${pack.name} credit package`,
@@ -140,10 +153,21 @@ export class PurchasesService {
     await manager.update(CreditPurchaseEntity, purchase.id, {
       status: 'COMPLETED',
       grantId: grant.grantId,
+      creditsClawedBack: reversed,
       completedAt: this.clock.now(),
     });
-    this.logger.log(`Purchase ${purchase.id}: ${purchase.credits} credits added to ${purchase.accountId}`);
+    this.logger.log(`Purchase ${purchase.id}: ${credits} credits added to ${purchase.accountId}`);
     return 'credited';
+  }
+
+  /** The credits of a purchase that a refund or dispute reversed before the purchase was known to be paid. */
+  private async reversedBeforehand(manager: EntityManager, purchase: CreditPurchaseEntity): Promise<number> {
+    if (!purchase.stripePaymentIntentId) return 0;
+    const [reversal]: Array<{ refunded: string; total: string }> = await manager.query(
+      `SELECT refunded_cents AS refunded, total_cents AS total FROM payment_reversals WHERE payment_intent_id = $1`,
+      [purchase.stripePaymentIntentId],
+    );
+    return reversal ? refundedCredits(purchase.credits, Number(reversal.refunded), Number(reversal.total)) : 0;
   }
 
   /** A checkout that will never be paid (expired session, failed delayed payment). */
@@ -165,9 +189,20 @@ export class PurchasesService {
     const { refunded, total } = refundedShare;
     if (!Number.isSafeInteger(refunded) || !Number.isSafeInteger(total) || refunded < 0 || total < 0) return 0;
     const purchase = await this.lockPurchase(manager, reference);
-    if (!purchase?.grantId) return 0;
     const full = refundedShare.total <= 0 || refundedShare.refunded >= refundedShare.total;
-    const target = full ? purchase.credits : Math.floor((purchase.credits * refundedShare.refunded) / refundedShare.total);
+    if (!purchase?.grantId) {
+      // Not known to be paid yet (Stripe's events come in any order): kept, so the purchase is credited less.
+      await this.keepReversal(manager, reference, refundedShare);
+      if (purchase && purchase.status === 'PENDING') {
+        const target = refundedCredits(purchase.credits, refunded, total);
+        await manager.update(CreditPurchaseEntity, purchase.id, {
+          creditsClawedBack: Math.max(target, purchase.creditsClawedBack),
+        });
+      }
+      this.logger.log(`${reason} before its purchase was known to be paid: kept for when it is`);
+      return 0;
+    }
+    const target = refundedCredits(purchase.credits, refunded, total);
     const due = target - purchase.creditsClawedBack;
     let taken = 0;
     if (due > 0) {
@@ -185,6 +220,30 @@ export class PurchasesService {
     });
     this.logger.log(`Purchase ${purchase.id}: ${reason}; ${taken} of ${Math.max(due, 0)} credits taken back`);
     return taken;
+  }
+
+  private async keepReversal(
+    manager: EntityManager,
+    reference: PurchaseReference,
+    share: { refunded: number; total: number },
+  ): Promise<void> {
+    const intent = typeof reference.paymentIntentId === 'string' && reference.paymentIntentId ? reference.paymentIntentId : null;
+    if (!intent) return;
+    const total = share.total <= 0 ? 1 : share.total;
+    const refunded = share.total <= 0 ? 1 : Math.min(share.refunded, share.total);
+    // The largest share reported wins: refunds only grow, and a dispute reverses the whole payment.
+    await manager.query(
+      `INSERT INTO payment_reversals (payment_intent_id, refunded_cents, total_cents, created_at)
+       VALUES ($1, $2, $3, $4)
+       ON CONFLICT (payment_intent_id) DO UPDATE SET
+         refunded_cents = CASE WHEN EXCLUDED.refunded_cents * payment_reversals.total_cents
+                                    > payment_reversals.refunded_cents * EXCLUDED.total_cents
+                               THEN EXCLUDED.refunded_cents ELSE payment_reversals.refunded_cents END,
+         total_cents = CASE WHEN EXCLUDED.refunded_cents * payment_reversals.total_cents
+                                 > payment_reversals.refunded_cents * EXCLUDED.total_cents
+                            THEN EXCLUDED.total_cents ELSE payment_reversals.total_cents END`,
+      [intent, refunded, total, this.clock.now()],
+    );
   }
 
   /** The account's purchases, newest first, `first` at a time after the cursor (creation time and id). */
@@ -256,4 +315,10 @@ export class PurchasesService {
     );
     return manager.findOne(CreditPurchaseEntity, { where: { id: purchaseId }, lock: { mode: 'pessimistic_write' } });
   }
+}
+
+/** The credits of a purchase that a refund of `refunded` out of `total` cents takes back (all of them when whole). */
+function refundedCredits(credits: number, refunded: number, total: number): number {
+  if (total <= 0 || refunded >= total) return credits;
+  return Math.floor((credits * refunded) / total);
 }

@@ -338,13 +338,15 @@ export class SubscriptionsService {
     const period = line?.period ? { start: seconds(line.period.start), end: seconds(line.period.end) } : null;
     const newer = !account.stripeStateAt || eventCreated > account.stripeStateAt;
     const now = this.clock.now();
+    const startsPeriod = period !== null && followsPeriod(account, period, account.planCode === PlanCode.FREE);
+    // An invoice older than the state applied (a retried delivery) says nothing about today's status: it pays its
+    // own period only, and never makes a subscription that has fallen past due since active again.
     const changes: Partial<AccountEntity> = {
-      status: SubscriptionStatus.ACTIVE,
-      pastDueSince: null,
+      ...((newer || startsPeriod) && { status: SubscriptionStatus.ACTIVE, pastDueSince: null }),
       stripeSubscriptionId: subscriptionId,
       ...(newer && { stripeStateAt: eventCreated }),
     };
-    if (period && followsPeriod(account, period, account.planCode === PlanCode.FREE)) {
+    if (period && startsPeriod) {
       const plan = account.pendingPlanCode ?? account.subscriptionPlanCode ?? account.planCode;
       // The billing anchor stays the subscription's: a period's start is not one (a trial's end, a clamped day).
       await this.accounts.startPeriod(manager, account, period, plan, now, { ...changes, subscriptionPlanCode: plan });

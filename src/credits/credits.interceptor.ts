@@ -1,6 +1,4 @@
 import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor, Type } from '@nestjs/common';
-import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
-import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { Reflector } from '@nestjs/core';
 import { GqlContextType, GqlExecutionContext } from '@nestjs/graphql';
 import type { GraphQLResolveInfo } from 'graphql';
@@ -9,16 +7,18 @@ import { catchError, from, mergeMap, Observable, of, throwError } from 'rxjs';
 import { AuthErrorCode, AuthException } from '../auth/auth.exception';
 import { BillingRequest, requestOf } from '../common/request-context';
 import { createValidationPipe } from '../common/validation';
+import { CreditType } from './credit-type.enum';
 import { CreditsErrorCode, CreditsException } from './credits.exception';
 import { Charge, CreditsService, Hold, MAX_IDEMPOTENCY_KEY_LENGTH } from './credits.service';
 import { FieldChargeOutcome, GuardedField, GuardedOperations } from './guarded-operation';
 import { attachMeteredCall, MeteredCall } from './metered-call';
+import { handlerArguments } from './nest-metadata';
 import { OpenHolds } from './open-holds';
 import { CreditRequirement, REQUIRED_CREDITS } from './requires-credits.decorator';
 
 const PRIMITIVES: unknown[] = [String, Number, Boolean, Object, Array];
-/** @nestjs/graphql's GqlParamtype.ARGS, which the package does not export: the marker of @Args() parameters. */
-const GRAPHQL_ARGS_PARAMTYPE = 3;
+/** How often a capture that met an unreachable ledger is tried again (backing off from half a second to 30 s). */
+const CAPTURE_RETRIES = 8;
 
 /** What a guarded REST handler's amount functions receive: each part of the request as the handler receives it. */
 export interface RestArguments {
@@ -27,11 +27,6 @@ export interface RestArguments {
   params: Record<string, any>;
 }
 
-const REST_SOURCES: Partial<Record<number, keyof RestArguments>> = {
-  [RouteParamtypes.BODY]: 'body',
-  [RouteParamtypes.QUERY]: 'query',
-  [RouteParamtypes.PARAM]: 'params',
-};
 
 /**
  * The holds of an operation whose guarded root fields were reserved together before the first of them ran, and what
@@ -141,20 +136,7 @@ export class CreditsInterceptor implements NestInterceptor {
     };
 
     return next.handle().pipe(
-      mergeMap((result) =>
-        from(
-          (async () => {
-            try {
-              const captured =
-                call.captured ?? (await this.credits.capture(account.id, hold.id, call.reported, replayable(result)));
-              outcome('CHARGED', captured.map(({ type, amount }) => ({ type, amount })));
-            } finally {
-              settled();
-            }
-            return result;
-          })(),
-        ),
-      ),
+      // Only the handler's own failure releases the hold: this comes before the capture below.
       catchError((error: unknown) => {
         settled();
         if (call.settled) {
@@ -169,7 +151,64 @@ export class CreditsInterceptor implements NestInterceptor {
         });
         return from(release).pipe(mergeMap(() => throwError(() => error)));
       }),
+      mergeMap((result) =>
+        from(
+          (async () => {
+            if (call.captured) {
+              settled();
+              outcome('CHARGED', call.captured.map(({ type, amount }) => ({ type, amount })));
+              return result;
+            }
+            const actuals = withinReserved(call.reported, charges);
+            try {
+              const captured = await this.credits.capture(account.id, hold.id, actuals, replayable(result));
+              settled();
+              outcome('CHARGED', captured.map(({ type, amount }) => ({ type, amount })));
+            } catch (error) {
+              if (error instanceof CreditsException) {
+                // The ledger's own answer (a reported amount it refuses), not an outage: trying again changes nothing.
+                settled();
+                throw error;
+              }
+              // The work is done: it is charged, later if the ledger cannot be reached now. The caller gets its answer.
+              request.res?.off('close', onClose);
+              outcome('CHARGED', charges);
+              this.captureLater(account.id, hold.id, actuals, replayable(result), error);
+            }
+            return result;
+          })(),
+        ),
+      ),
     );
+  }
+
+  /**
+   * Keeps trying to capture the hold of a handler that succeeded while the ledger could not be reached (about a
+   * minute and a half, backing off), keeping the hold alive meanwhile. Past that the hold is left to the sweeper, and
+   * the loss is logged for an operator.
+   */
+  private captureLater(
+    accountId: string,
+    holdId: string,
+    actuals: Partial<Record<CreditType, number>>,
+    result: unknown,
+    firstError: unknown,
+  ): void {
+    this.logger.warn(`Could not capture hold ${holdId} yet, trying again: ${String(firstError)}`);
+    const attempt = (tries: number) => {
+      const timer = setTimeout(() => {
+        this.credits.capture(accountId, holdId, actuals, result).then(
+          () => this.openHolds.remove(holdId),
+          (error: unknown) => {
+            if (tries < CAPTURE_RETRIES) return attempt(tries + 1);
+            this.openHolds.remove(holdId);
+            this.logger.error(`Gave up capturing hold ${holdId} of ${accountId} after ${tries} tries: ${String(error)}`);
+          },
+        );
+      }, Math.min(30_000, 500 * 2 ** tries));
+      timer.unref();
+    };
+    attempt(0);
   }
 
   /**
@@ -204,6 +243,12 @@ export class CreditsInterceptor implements NestInterceptor {
     request: BillingRequest,
     accountId: string,
   ): Promise<void> {
+    // Whatever the fields do not claim is given back when the request ends, also if it ends while this reserves.
+    let ended = false;
+    request.res?.once('close', () => {
+      ended = true;
+      void this.releaseUnclaimed(together, accountId);
+    });
     const planned: Array<{ field: GuardedField; charges: Charge[] }> = [];
     try {
       for (const field of fields) {
@@ -225,7 +270,7 @@ export class CreditsInterceptor implements NestInterceptor {
       await this.releaseUnclaimed(together, accountId);
       return;
     }
-    request.res?.once('close', () => void this.releaseUnclaimed(together, accountId));
+    if (ended) await this.releaseUnclaimed(together, accountId);
   }
 
   private async releaseUnclaimed(together: OperationCharges, accountId: string): Promise<void> {
@@ -258,18 +303,16 @@ export class CreditsInterceptor implements NestInterceptor {
    * against its own part, and that part is replaced by what validation made of it.
    */
   private async validate(owner: Type<unknown>, handler: string, graphql: boolean, args: any): Promise<any> {
-    const metadata: Record<string, { index: number; data?: string }> =
-      Reflect.getMetadata(ROUTE_ARGS_METADATA, owner, handler) ?? {};
-    const types: unknown[] = Reflect.getMetadata('design:paramtypes', owner.prototype, handler) ?? [];
     const result = graphql ? args : { ...(args as RestArguments) };
-    for (const [key, { index, data }] of Object.entries(metadata)) {
-      const paramtype = Number(key.split(':')[0]);
-      const metatype = types[index] as Type<unknown> | undefined;
-      const source = graphql ? (paramtype === GRAPHQL_ARGS_PARAMTYPE ? null : undefined) : REST_SOURCES[paramtype];
-      if (source === undefined || !metatype || PRIMITIVES.includes(metatype)) continue;
-      const whole = source === null ? args : (args as RestArguments)[source];
-      const value = await this.validation.transform(data ? whole?.[data] : whole, { type: 'body', metatype, data });
-      if (source !== null && !data) result[source] = value;
+    for (const { source, data, metatype } of handlerArguments(owner, handler, graphql)) {
+      if (!metatype || PRIMITIVES.includes(metatype)) continue;
+      const whole = source === 'args' ? args : (args as RestArguments)[source];
+      const value = await this.validation.transform(data ? whole?.[data] : whole, {
+        type: 'body',
+        metatype: metatype as Type<unknown>,
+        data,
+      });
+      if (source !== 'args' && !data) result[source] = value;
     }
     return result;
   }
@@ -306,4 +349,18 @@ function chargesOf(requirements: CreditRequirement[], args: unknown): Charge[] {
     type: requirement.type,
     amount: typeof requirement.amount === 'function' ? requirement.amount(args) : requirement.amount,
   }));
+}
+
+/** What a handler reported it used, each type at most what was reserved for it: reporting more charges the reserve. */
+function withinReserved(
+  reported: Partial<Record<CreditType, number>>,
+  charges: Charge[],
+): Partial<Record<CreditType, number>> {
+  const reserved = new Map<CreditType, number>();
+  for (const charge of charges) reserved.set(charge.type, (reserved.get(charge.type) ?? 0) + charge.amount);
+  const actuals: Partial<Record<CreditType, number>> = {};
+  for (const [type, amount] of Object.entries(reported) as Array<[CreditType, number]>) {
+    actuals[type] = Math.min(amount, reserved.get(type) ?? 0);
+  }
+  return actuals;
 }

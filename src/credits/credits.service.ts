@@ -173,7 +173,8 @@ export class CreditsService {
 
   /**
    * Settles a hold; `actuals` may lower a charge (the rest goes back, wallet credits first). `result` is kept for
-   * replays of the same idempotency key. Capturing a hold twice is harmless.
+   * replays of the same idempotency key. Capturing a hold twice is harmless; capturing one that was given back
+   * meanwhile charges it afresh (see chargeLate).
    */
   async capture(
     accountId: string,
@@ -188,7 +189,9 @@ export class CreditsService {
     const outcome = Object.values(actuals).every((amount) => amount === undefined)
       ? await this.batches.capture(accountId, holdId, result === undefined ? null : JSON.stringify(result))
       : await retryLedgerCall(() => this.ledger.capture(undefined, accountId, holdId, actuals, this.clock.now(), result));
-    if (outcome.status === 'HOLD_EXPIRED') return this.chargeLate(accountId, holdId, actuals);
+    if (outcome.status === 'HOLD_EXPIRED' || outcome.status === 'HOLD_RELEASED') {
+      return this.chargeLate(accountId, holdId, actuals);
+    }
     if (outcome.status !== 'OK') throw this.settleFailure(outcome, holdId);
     if (!outcome.replayed) {
       for (const line of outcome.charges ?? []) this.metrics.creditsConsumed.inc({ type: line.type }, line.amount);
@@ -216,7 +219,7 @@ export class CreditsService {
       }
       return outcome.charges ?? [];
     }
-    if (outcome.status !== 'HOLD_EXPIRED') throw this.settleFailure(outcome, holdId);
+    if (outcome.status !== 'HOLD_EXPIRED' && outcome.status !== 'HOLD_RELEASED') throw this.settleFailure(outcome, holdId);
     const charged: ChargeLineResult[] = [];
     for (const line of await this.lateLines(accountId, holdId, actuals, manager)) {
       const request = this.lateCharge(accountId, holdId, line, now);
@@ -239,8 +242,10 @@ export class CreditsService {
   }
 
   /**
-   * The work of a request succeeded but the sweeper gave its hold back before the capture (the database or this
-   * instance stalled for longer than the hold's life): its charges are taken afresh, once, if they can still be paid. What
+   * The work of a request succeeded but its hold was given back before the capture (the sweeper took it while the
+   * database or this instance stalled for longer than the hold's life, or a shutdown released it while the handler
+   * was still running): a capture says the work was done, so its charges are taken afresh, once, if they can still
+   * be paid. What
    * cannot be paid any more is recorded as a shortfall for an operator, and counted.
    */
   private async chargeLate(

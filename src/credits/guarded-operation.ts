@@ -4,11 +4,8 @@ import { GraphQLResolveInfo } from 'graphql';
 import { collectFields } from 'graphql/execution/collectFields';
 import { getArgumentValues } from 'graphql/execution/values';
 import { CreditType } from './credit-type.enum';
+import { rootFieldOf } from './nest-metadata';
 import { CreditRequirement, REQUIRED_CREDITS } from './requires-credits.decorator';
-
-/** Where @nestjs/graphql's @Query() / @Mutation() note a method's root type and field name (not exported). */
-const RESOLVER_TYPE_METADATA = 'graphql:resolver_type';
-const RESOLVER_NAME_METADATA = 'graphql:resolver_name';
 
 /** One guarded handler: where it lives (for validating its arguments) and what it charges. */
 export interface GuardedHandler {
@@ -56,15 +53,14 @@ export class GuardedOperations implements OnModuleInit {
       const prototype = Object.getPrototypeOf(instance) as object;
       for (const handler of this.scanner.getAllMethodNames(prototype)) {
         const method = (prototype as Record<string, unknown>)[handler] as object;
-        const rootType = Reflect.getMetadata(RESOLVER_TYPE_METADATA, method) as string | undefined;
-        if (rootType !== 'Query' && rootType !== 'Mutation') continue;
+        const root = rootFieldOf(method, handler);
+        if (!root) continue;
         const requirements = this.reflector.getAllAndOverride<CreditRequirement[] | undefined>(REQUIRED_CREDITS, [
           method as () => unknown,
           owner,
         ]);
         if (!requirements?.length) continue;
-        const fieldName = (Reflect.getMetadata(RESOLVER_NAME_METADATA, method) as string | undefined) ?? handler;
-        this.fields.set(`${rootType}.${fieldName}`, { owner, handler, requirements });
+        this.fields.set(`${root.rootType}.${root.fieldName}`, { owner, handler, requirements });
       }
     }
   }

@@ -126,6 +126,8 @@ export interface GrantRefusal {
 
 export interface ClawBackOutcome {
   taken: number;
+  /** What is held by pending requests: owed by the wallet, taken when it comes back. */
+  owed: number;
   /** What could not be taken back because it was spent already; recorded in credit_shortfalls. */
   shortfall: number;
 }
@@ -357,7 +359,7 @@ export class Ledger {
       'SELECT credits_claw_back($1, $2, $3, $4, $5, $6) AS result',
       [request.accountId, request.grantId, request.max, request.reference, request.description, request.now],
     );
-    return { taken: Number(outcome.taken), shortfall: Number(outcome.shortfall) };
+    return { taken: Number(outcome.taken), owed: Number(outcome.owed), shortfall: Number(outcome.shortfall) };
   }
 
   /** Keeps pending holds from expiring before `until` (their requests are still running). */

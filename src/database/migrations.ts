@@ -11,6 +11,7 @@ import { LeanGuard1795258800900 } from '../../migrations/1795258800900-LeanGuard
 import { NoCreditGivenAway1795258801000 } from '../../migrations/1795258801000-NoCreditGivenAway';
 import { PaidPeriods1795258801100 } from '../../migrations/1795258801100-PaidPeriods';
 import { SubscriptionCheckouts1795258801200 } from '../../migrations/1795258801200-SubscriptionCheckouts';
+import { OwedCredits1795258801300 } from '../../migrations/1795258801300-OwedCredits';
 
 /** Every migration, in order. Listed explicitly so compiled and test runs load the same set. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   NoCreditGivenAway1795258801000,
   PaidPeriods1795258801100,
   SubscriptionCheckouts1795258801200,
+  OwedCredits1795258801300,
 ];

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type Stripe from 'stripe';
 import { DataSource, EntityManager } from 'typeorm';
+import { CreditsErrorCode, CreditsException } from '../../credits/credits.exception';
 import { inTransaction, pgErrorCode } from '../../database/transaction';
 import { PurchasesService } from '../purchases.service';
 import { RetiredSubscriptionsService } from '../retired-subscriptions.service';
@@ -15,6 +16,8 @@ export type WebhookOutcome = 'APPLIED' | 'IGNORED' | 'UNAPPLIED' | 'DUPLICATE';
  * a check) or carries a value the schema cannot hold.
  */
 function cannotApply(error: unknown): boolean {
+  // The ledger refusing a grant past what a balance may hold is as final as a constraint.
+  if (error instanceof CreditsException && error.code === CreditsErrorCode.BALANCE_LIMIT) return true;
   const code = pgErrorCode(error);
   return typeof code === 'string' && (code.startsWith('23') || code.startsWith('22'));
 }
