@@ -1,6 +1,17 @@
+import { HttpStatus } from '@nestjs/common';
+
+/** How clients see an error: GraphQL `extensions.code` (also a REST error body's `code`) and the HTTP status. */
+export interface PublicForm {
+  code: string;
+  status: number;
+}
+
+export const NOT_FOUND: PublicForm = { code: 'NOT_FOUND', status: HttpStatus.NOT_FOUND };
+export const BAD_USER_INPUT: PublicForm = { code: 'BAD_USER_INPUT', status: HttpStatus.BAD_REQUEST };
+
 /**
- * The base of each module's exception class. `code` is the module's own code enum; how a code is shown to
- * clients (GraphQL `extensions.code`, HTTP status) is decided in one place, `error-mapping.ts`.
+ * The base of each module's exception class. `code` is the module's own code enum; each module declares, beside
+ * its codes, how every one of them is shown to clients (`publicForm`), so a code without a form does not compile.
  */
 export abstract class DomainException<Code extends string = string> extends Error {
   constructor(
@@ -12,4 +23,6 @@ export abstract class DomainException<Code extends string = string> extends Erro
     super(message);
     this.name = new.target.name;
   }
+
+  abstract get publicForm(): PublicForm;
 }

@@ -1,11 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import { GraphQLError } from 'graphql';
-import { AuthErrorCode } from '../auth/auth.exception';
-import { CreditsErrorCode } from '../credits/credits.exception';
-import { PlansErrorCode } from '../plans/plans.exception';
-import { ProjectsErrorCode } from '../projects/projects.exception';
-import { BillingErrorCode } from '../billing/billing.exception';
-import { CommonErrorCode } from './common.exception';
 import { DomainException } from './domain.exception';
 
 export interface ClientError {
@@ -15,40 +9,6 @@ export interface ClientError {
   message: string;
   details: Record<string, unknown>;
 }
-
-type PublicForm = { code: string; status: number };
-
-const NOT_FOUND: PublicForm = { code: 'NOT_FOUND', status: HttpStatus.NOT_FOUND };
-const BAD_USER_INPUT: PublicForm = { code: 'BAD_USER_INPUT', status: HttpStatus.BAD_REQUEST };
-
-/** Every module's error codes and how clients see them. */
-const PUBLIC_FORMS: Record<string, PublicForm> = {
-  [AuthErrorCode.UNAUTHENTICATED]: { code: 'UNAUTHENTICATED', status: HttpStatus.UNAUTHORIZED },
-  [AuthErrorCode.FORBIDDEN]: { code: 'FORBIDDEN', status: HttpStatus.FORBIDDEN },
-  [PlansErrorCode.PLAN_NOT_FOUND]: NOT_FOUND,
-  [PlansErrorCode.PACKAGE_NOT_FOUND]: NOT_FOUND,
-  [CreditsErrorCode.INSUFFICIENT_CREDITS]: { code: 'INSUFFICIENT_CREDITS', status: HttpStatus.PAYMENT_REQUIRED },
-  [CreditsErrorCode.QUOTA_EXCEEDED]: { code: 'QUOTA_EXCEEDED', status: HttpStatus.PAYMENT_REQUIRED },
-  [CreditsErrorCode.INVALID_CHARGE]: BAD_USER_INPUT,
-  [CreditsErrorCode.IDEMPOTENCY_CONFLICT]: { code: 'IDEMPOTENCY_CONFLICT', status: HttpStatus.CONFLICT },
-  [CreditsErrorCode.HOLD_NOT_FOUND]: NOT_FOUND,
-  [CreditsErrorCode.HOLD_NOT_PENDING]: { code: 'HOLD_NOT_PENDING', status: HttpStatus.CONFLICT },
-  [CreditsErrorCode.HOLD_EXPIRED]: { code: 'HOLD_EXPIRED', status: HttpStatus.CONFLICT },
-  [CreditsErrorCode.BALANCE_LIMIT]: { code: 'BALANCE_LIMIT', status: HttpStatus.UNPROCESSABLE_ENTITY },
-  [ProjectsErrorCode.PROJECT_NOT_FOUND]: NOT_FOUND,
-  [BillingErrorCode.BILLING_NOT_CONFIGURED]: { code: 'BILLING_NOT_CONFIGURED', status: HttpStatus.SERVICE_UNAVAILABLE },
-  [BillingErrorCode.STRIPE_UNAVAILABLE]: { code: 'STRIPE_UNAVAILABLE', status: HttpStatus.SERVICE_UNAVAILABLE },
-  [BillingErrorCode.STRIPE_REQUEST_FAILED]: { code: 'STRIPE_REQUEST_FAILED', status: HttpStatus.BAD_GATEWAY },
-  [BillingErrorCode.PRICE_NOT_FOUND]: { code: 'BILLING_NOT_CONFIGURED', status: HttpStatus.SERVICE_UNAVAILABLE },
-  [BillingErrorCode.NO_SUBSCRIPTION]: { code: 'NO_SUBSCRIPTION', status: HttpStatus.CONFLICT },
-  [BillingErrorCode.INVALID_SIGNATURE]: { code: 'INVALID_SIGNATURE', status: HttpStatus.BAD_REQUEST },
-  [BillingErrorCode.PACKAGE_REQUIRED]: BAD_USER_INPUT,
-  [BillingErrorCode.INVALID_EVENT]: BAD_USER_INPUT,
-  [CommonErrorCode.INVALID_CURSOR]: BAD_USER_INPUT,
-  [CommonErrorCode.INVALID_PAGE_SIZE]: BAD_USER_INPUT,
-  [CommonErrorCode.INVALID_ACCOUNT_ID]: BAD_USER_INPUT,
-  [CommonErrorCode.INVALID_CHARACTERS]: BAD_USER_INPUT,
-};
 
 const HTTP_STATUS_CODES: Record<number, string> = {
   400: 'BAD_USER_INPUT',
@@ -105,7 +65,7 @@ export function toClientError(error: unknown): ClientError | undefined {
     };
   }
   if (error instanceof DomainException) {
-    const form = PUBLIC_FORMS[error.code] ?? { code: error.code, status: HttpStatus.BAD_REQUEST };
+    const form = error.publicForm;
     const details = form.code === error.code ? error.details : { reason: error.code, ...error.details };
     return { code: form.code, status: form.status, message: error.message, details };
   }

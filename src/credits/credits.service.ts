@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { createHash } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppLinks, appLinks } from '../common/app-links';
 import { Clock } from '../common/clock';
@@ -8,7 +7,8 @@ import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../observability/metrics.service';
 import { inTransaction, retryLedgerCall } from '../database/transaction';
 import { AccountsService } from './accounts.service';
-import { CREDIT_TYPE_NOUN, CreditType, GRANT_PRIORITY, GrantKind, MAX_CREDIT_AMOUNT } from './credit-type.enum';
+import { assertAmount, assertText, Charge, invalid, MAX_DESCRIPTION_LENGTH, MAX_IDEMPOTENCY_KEY_LENGTH, normalise, requestHash } from './charge-request';
+import { CreditType, GRANT_PRIORITY, GrantKind } from './credit-type.enum';
 import { CreditsErrorCode, CreditsException } from './credits.exception';
 import { LedgerBatches } from './group-commit';
 import { HoldStatus } from './entities/credit-hold.entity';
@@ -24,12 +24,9 @@ import {
   Refusal,
   SettleOutcome,
 } from './ledger';
+import { refusalError } from './refusal';
 import { UsageAlertEvent } from './usage-alert.event';
 
-export interface Charge {
-  type: CreditType;
-  amount: number;
-}
 
 export interface ChargeOptions {
   /** The same key with the same input charges once; with a different input it is refused. */
@@ -67,46 +64,6 @@ export interface WalletGrant {
   description?: string | null;
   reference?: string | null;
   expiresAt?: Date | null;
-}
-
-export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
-export const MAX_DESCRIPTION_LENGTH = 500;
-
-function invalid(message: string, field?: string): CreditsException {
-  return new CreditsException(CreditsErrorCode.INVALID_CHARGE, message, field ? { field } : {});
-}
-
-export function assertAmount(amount: unknown, field = 'amount'): asserts amount is number {
-  if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount <= 0 || amount > MAX_CREDIT_AMOUNT) {
-    throw invalid(`${field} must be a whole number from 1 to ${MAX_CREDIT_AMOUNT}, got ${String(amount)}.`, field);
-  }
-}
-
-function assertText(value: string | null | undefined, field: string, max: number): void {
-  if (value === null || value === undefined) return;
-  if (typeof value !== 'string' || value.length === 0 || value.length > max) {
-    throw invalid(`${field} must be between 1 and ${max} characters.`, field);
-  }
-}
-
-/** Merges charges of one type and checks every one, so that nothing reaches the ledger unless all are valid. */
-function normalise(charges: Charge[]): Charge[] {
-  if (!Array.isArray(charges) || charges.length === 0) throw invalid('At least one charge is required.', 'charges');
-  const merged = new Map<CreditType, number>();
-  for (const charge of charges) {
-    if (!Object.values(CreditType).includes(charge?.type)) {
-      throw invalid(`Unknown credit type ${String(charge?.type)}.`, 'type');
-    }
-    assertAmount(charge.amount);
-    const total = (merged.get(charge.type) ?? 0) + charge.amount;
-    assertAmount(total);
-    merged.set(charge.type, total);
-  }
-  return [...merged].sort(([a], [b]) => a.localeCompare(b)).map(([type, amount]) => ({ type, amount }));
-}
-
-function requestHash(accountId: string, mode: string, charges: Charge[]): string {
-  return createHash('sha256').update(JSON.stringify([accountId, mode, charges])).digest('hex');
 }
 
 /**
@@ -460,37 +417,9 @@ export class CreditsService {
     return this.ledger.releaseExpiredHolds(now, limit);
   }
 
-  /** The 402-style error for a refused charge, with a message a person understands and where to go next. */
+  /** The 402-style error for a refused charge (see refusalError). */
   refusalError(refusal: Refusal): CreditsException {
-    const noun = CREDIT_TYPE_NOUN[refusal.creditType];
-    const details = {
-      creditType: refusal.creditType,
-      required: refusal.required,
-      available: refusal.available,
-      limit: refusal.limit,
-      plan: refusal.planCode,
-      upgradeUrl: this.links.upgradeUrl,
-      purchaseUrl: this.links.purchaseUrl,
-    };
-    if (refusal.creditType === CreditType.PROJECT) {
-      return new CreditsException(
-        CreditsErrorCode.QUOTA_EXCEEDED,
-        `Your ${refusal.planName} plan allows ${refusal.limit} projects and you have reached that limit. ` +
-          `Delete a project or upgrade: ${this.links.upgradeUrl}`,
-        details,
-      );
-    }
-    const walletPays = this.walletRate(refusal.creditType) > 0;
-    const situation =
-      refusal.available === 0
-        ? `You have used all ${refusal.limit} ${noun} credits of your ${refusal.planName} plan this month` +
-          (walletPays ? ' and your wallet has no credits left' : '')
-        : `This needs ${refusal.required} ${noun} credits but only ${refusal.available} are left`;
-    return new CreditsException(
-      CreditsErrorCode.INSUFFICIENT_CREDITS,
-      `${situation}. Upgrade or buy credits: ${this.links.upgradeUrl} or ${this.links.purchaseUrl}`,
-      details,
-    );
+    return refusalError(refusal, this.links, this.walletRate(refusal.creditType) > 0);
   }
 
   private linesFor(charges: Charge[]): ChargeLine[] {

@@ -2,7 +2,7 @@ import { Field, ID, InputType, Int } from '@nestjs/graphql';
 import { IsInt, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { ACCOUNT_ID_PATTERN } from '../../../auth/token.service';
 import { MAX_CREDIT_AMOUNT } from '../../credit-type.enum';
-import { MAX_DESCRIPTION_LENGTH, MAX_IDEMPOTENCY_KEY_LENGTH } from '../../credits.service';
+import { MAX_DESCRIPTION_LENGTH, MAX_IDEMPOTENCY_KEY_LENGTH } from '../../charge-request';
 
 @InputType('GrantCreditsInput')
 export class GrantCreditsInput {
