@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { DataSource, DataSourceOptions } from 'typeorm';
-import { applyDatabaseFunctions, readFunctionFiles } from './database-functions';
+import { applyDatabaseFunctions, functionDrift, readFunctionFiles } from './database-functions';
 import { MIGRATIONS } from './migrations';
 
 export function databaseOptions(url: string, poolSize = 10): DataSourceOptions {
@@ -24,7 +24,8 @@ const logger = new Logger('Migrations');
 /**
  * Brings the schema up to date: pending migrations, then the database functions of migrations/functions/ whose
  * files changed. Several instances may start together: an advisory lock lets one migrate while the others wait and
- * then find nothing left to do. Answers what was applied: migration names, then `functions/<name>.sql` files.
+ * then find nothing left to do. A function of the public schema without a file is logged. Answers what was applied:
+ * migration names, then `functions/<name>.sql` files.
  */
 export async function runMigrations(url: string): Promise<string[]> {
   const files = readFunctionFiles();
@@ -35,8 +36,10 @@ export async function runMigrations(url: string): Promise<string[]> {
     await runner.connect();
     await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     const applied = await dataSource.runMigrations({ transaction: 'each' });
-    const functions = await applyDatabaseFunctions((text, parameters) => runner.query(text, parameters), files);
+    const sql = (text: string, parameters?: unknown[]) => runner.query(text, parameters);
+    const functions = await applyDatabaseFunctions(sql, files);
     for (const signature of functions.dropped) logger.log(`Dropped database function ${signature}: no file defines it`);
+    for (const problem of await functionDrift(sql, files)) logger.warn(`Database function drift: ${problem}`);
     return [...applied.map((migration) => migration.name), ...functions.applied.map((name) => `functions/${name}.sql`)];
   } finally {
     await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);

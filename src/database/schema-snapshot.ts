@@ -6,6 +6,9 @@
  *
  * The DDL part (`schemaDdl`) is valid SQL that recreates the tables of an empty database.
  */
+import path from 'node:path';
+
+export const SCHEMA_SNAPSHOT_FILE = path.resolve(process.cwd(), 'migrations', 'schema.snapshot.sql');
 
 /** Runs one query and answers its rows: a pg `Client`, a TypeORM `QueryRunner` or `DataSource` all fit. */
 export type SqlRunner = (text: string, parameters?: unknown[]) => Promise<any[]>;
