@@ -148,7 +148,7 @@ function statementName(sql: string): string {
 }
 
 /**
- * The typed face of the ledger's database functions (see the LedgerFunctions migration). Every credit movement
+ * The typed face of the ledger's database functions (one file each in migrations/functions/). Every credit movement
  * goes through here; callers pass the EntityManager of their transaction, or none for a single-statement call.
  */
 @Injectable()

@@ -1,4 +1,6 @@
+import { Logger } from '@nestjs/common';
 import { DataSource, DataSourceOptions } from 'typeorm';
+import { applyDatabaseFunctions, functionDrift, readFunctionFiles } from './database-functions';
 import { MIGRATIONS } from './migrations';
 
 export function databaseOptions(url: string, poolSize = 10): DataSourceOptions {
@@ -17,12 +19,16 @@ export function databaseOptions(url: string, poolSize = 10): DataSourceOptions {
 
 // Any number taken from the same arbitrary constant keeps concurrent starters from migrating at once.
 const MIGRATION_LOCK = 7_301_948_221;
+const logger = new Logger('Migrations');
 
 /**
- * Brings the schema up to date. Several instances may start together: an advisory lock lets one migrate while the
- * others wait and then find nothing left to do.
+ * Brings the schema up to date: pending migrations, then the database functions of migrations/functions/ whose
+ * files changed. Several instances may start together: an advisory lock lets one migrate while the others wait and
+ * then find nothing left to do. A function of the public schema without a file is logged. Answers what was applied:
+ * migration names, then `functions/<name>.sql` files.
  */
 export async function runMigrations(url: string): Promise<string[]> {
+  const files = readFunctionFiles();
   const dataSource = new DataSource({ ...databaseOptions(url, 2), logging: false });
   await dataSource.initialize();
   const runner = dataSource.createQueryRunner();
@@ -30,7 +36,11 @@ export async function runMigrations(url: string): Promise<string[]> {
     await runner.connect();
     await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     const applied = await dataSource.runMigrations({ transaction: 'each' });
-    return applied.map((migration) => migration.name);
+    const sql = (text: string, parameters?: unknown[]) => runner.query(text, parameters);
+    const functions = await applyDatabaseFunctions(sql, files);
+    for (const signature of functions.dropped) logger.log(`Dropped database function ${signature}: no file defines it`);
+    for (const problem of await functionDrift(sql, files)) logger.warn(`Database function drift: ${problem}`);
+    return [...applied.map((migration) => migration.name), ...functions.applied.map((name) => `functions/${name}.sql`)];
   } finally {
     await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
     await runner.release();

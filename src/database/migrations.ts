@@ -1,32 +1,7 @@
-import { InitialSchema1795258800000 } from '../../migrations/1795258800000-InitialSchema';
-import { LedgerFunctions1795258800100 } from '../../migrations/1795258800100-LedgerFunctions';
-import { SeedCatalog1795258800200 } from '../../migrations/1795258800200-SeedCatalog';
-import { Projects1795258800300 } from '../../migrations/1795258800300-Projects';
-import { Billing1795258800400 } from '../../migrations/1795258800400-Billing';
-import { ConsumeBatch1795258800500 } from '../../migrations/1795258800500-ConsumeBatch';
-import { LeanerHotPath1795258800600 } from '../../migrations/1795258800600-LeanerHotPath';
-import { GuardBatch1795258800700 } from '../../migrations/1795258800700-GuardBatch';
-import { LedgerDomains1795258800800 } from '../../migrations/1795258800800-LedgerDomains';
-import { LeanGuard1795258800900 } from '../../migrations/1795258800900-LeanGuard';
-import { NoCreditGivenAway1795258801000 } from '../../migrations/1795258801000-NoCreditGivenAway';
-import { PaidPeriods1795258801100 } from '../../migrations/1795258801100-PaidPeriods';
-import { SubscriptionCheckouts1795258801200 } from '../../migrations/1795258801200-SubscriptionCheckouts';
-import { OwedCredits1795258801300 } from '../../migrations/1795258801300-OwedCredits';
+import { Baseline1795258801400 } from '../../migrations/1795258801400-Baseline';
 
-/** Every migration, in order. Listed explicitly so compiled and test runs load the same set. */
-export const MIGRATIONS = [
-  InitialSchema1795258800000,
-  LedgerFunctions1795258800100,
-  SeedCatalog1795258800200,
-  Projects1795258800300,
-  Billing1795258800400,
-  ConsumeBatch1795258800500,
-  LeanerHotPath1795258800600,
-  GuardBatch1795258800700,
-  LedgerDomains1795258800800,
-  LeanGuard1795258800900,
-  NoCreditGivenAway1795258801000,
-  PaidPeriods1795258801100,
-  SubscriptionCheckouts1795258801200,
-  OwedCredits1795258801300,
-];
+/**
+ * Every migration, in order. Listed explicitly so compiled and test runs load the same set. Migrations change the
+ * schema only; the database functions are applied after them from migrations/functions/ (database-functions.ts).
+ */
+export const MIGRATIONS = [Baseline1795258801400];
