@@ -17,7 +17,8 @@
  * - A period that has ended is renewed by the next charge (or the renewal job): its allowance lapsed at its end,
  *   the new period's is granted.
  * - A refund takes up to its credits back from the wallet: the purchase's grant first, then the others in
- *   spending order, never below zero; the rest is a shortfall.
+ *   spending order, never below zero; what pending holds have of the wallet is owed and taken when it comes back
+ *   (or from the next wallet grant); the rest is a shortfall.
  */
 
 export type CreditType = 'MESSAGE' | 'INTEGRATION' | 'PROJECT';
@@ -124,6 +125,8 @@ export class LedgerModel {
   readonly holds: ModelHold[] = [];
   readonly rows: Row[] = [];
   readonly shortfalls = { CLAWBACK: 0, LATE_CAPTURE: 0 };
+  /** Refunded wallet credits that were held when the refund came: taken when they come back, or from new ones. */
+  owedByWallet = 0;
   private projectsInUse = 0;
   private now: number;
   private period: Period;
@@ -192,6 +195,7 @@ export class LedgerModel {
     this.grants.push(grant);
     this.post(GRANT_ROW_KIND[request.kind], request.pool, null, grant, null, request.amount);
     this.at(new Date(this.now));
+    if (request.pool === 'WALLET') this.collectOwed();
   }
 
   /** The renewal: once the period has ended, the next one starts with its allowance. */
@@ -248,8 +252,8 @@ export class LedgerModel {
   capture(label: string, actuals: Partial<Record<CreditType, number>> = {}): CaptureAnswer {
     const hold = this.hold(label);
     if (hold.status === 'CAPTURED') return { status: 'OK', lines: [] };
-    if (hold.status === 'RELEASED') return { status: 'NOT_PENDING' };
-    if (hold.status === 'EXPIRED') return this.captureLate(hold, actuals);
+    // A capture says the work was done: a hold given back meanwhile is charged afresh.
+    if (hold.status === 'RELEASED' || hold.status === 'EXPIRED') return this.captureLate(hold, actuals);
     if (hold.charges.some(({ type, amount }) => (actuals[type] ?? amount) > amount)) return { status: 'INVALID_ACTUAL' };
     const lines: Line[] = [];
     for (const { type, amount } of hold.charges) {
@@ -295,8 +299,11 @@ export class LedgerModel {
     return due.length;
   }
 
-  /** A refund: up to `max` credits back from the wallet, the purchase's grant first, never below zero. */
-  clawBack(label: string, max: number): { taken: number; shortfall: number } {
+  /**
+   * A refund: up to `max` credits back from the wallet, the purchase's grant first, never below zero. What pending
+   * holds have of the wallet is owed, taken when it comes back; only the rest is a shortfall.
+   */
+  clawBack(label: string, max: number): { taken: number; owed: number; shortfall: number } {
     const own = this.grants.find((grant) => grant.label === label);
     const others = this.grants.filter((grant) => grant.pool === 'WALLET' && grant !== own).sort(walletOrder);
     let need = max;
@@ -306,8 +313,20 @@ export class LedgerModel {
       this.post('CLAWBACK', 'WALLET', null, grant, null, -take);
       need -= take;
     }
-    this.shortfalls.CLAWBACK += need;
-    return { taken: max - need, shortfall: need };
+    const owed = Math.min(need, Math.max(this.held('WALLET') - this.owedByWallet, 0));
+    this.owedByWallet += owed;
+    this.shortfalls.CLAWBACK += need - owed;
+    return { taken: max - need, owed, shortfall: need - owed };
+  }
+
+  /** What the wallet owes, taken out of what it has, in spending order. */
+  private collectOwed(): void {
+    for (const grant of this.grants.filter((g) => g.pool === 'WALLET' && g.remaining > 0).sort(walletOrder)) {
+      if (this.owedByWallet === 0) return;
+      const take = Math.min(this.owedByWallet, grant.remaining);
+      this.post('CLAWBACK', 'WALLET', null, grant, null, -take);
+      this.owedByWallet -= take;
+    }
   }
 
   /** Quota units in use given back (a deleted project); more than are in use is refused. */
@@ -376,6 +395,8 @@ export class LedgerModel {
     this.post('RELEASE', allocation.pool, allocation.type, grant, hold, units);
     if (grant && grant.expiresAt !== null && grant.expiresAt <= this.now) {
       this.post('EXPIRE', allocation.pool, null, grant, null, -units);
+    } else if (grant && allocation.pool === 'WALLET') {
+      this.collectOwed();
     }
   }
 
