@@ -464,6 +464,24 @@ describe('no credit is given away (e2e)', () => {
     });
   });
 
+  it('item 24: guarded writes in their own transactions never exhaust a small connection pool', async () => {
+    const small = await startTestApp({ DATABASE_POOL_SIZE: '3' }, [GuardedTestModule]);
+    try {
+      const accountId = newAccount();
+      const project = await small.gql(CREATE_PROJECT, { name: 'busy' }, { as: accountId });
+      const projectId = project.data!.createProject.id;
+      await grantWallet(small, accountId, 100);
+      const answers = await Promise.all(
+        Array.from({ length: 24 }, (_, i) => small.gql(SEND_CHAT, { projectId, text: `m${i}` }, { as: accountId })),
+      );
+      for (const answer of answers) expect(answer.errors).toBeUndefined();
+      expect(await balanceOf(small, accountId, 'MESSAGE')).toMatchObject({ used: 10, held: 0 });
+      await small.expectLedgerReconciles();
+    } finally {
+      await small.close();
+    }
+  });
+
   it('item 24: a project and its charge commit together: a failed capture leaves no project behind', async () => {
     const accountId = 'leak-crash-capture';
     await t.gql(OVERVIEW, {}, { as: accountId });

@@ -123,7 +123,7 @@ export class CreditsInterceptor implements NestInterceptor {
     // The answer is kept for replays, which only a keyed request can have.
     const replayable = (result: unknown) => (idempotencyKey ? result : undefined);
     const call = new MeteredCall(hold.id, this.dataSource, (manager, actuals, result) =>
-      this.credits.captureWithin(manager, account.id, hold.id, actuals, replayable(result)),
+      this.credits.captureWithin(manager, account.id, hold.id, withinReserved(actuals, charges), replayable(result)),
     );
     attachMeteredCall(context, call);
     this.openHolds.add(hold.id, account.id);

@@ -169,7 +169,10 @@ export class CreditsService {
     result?: unknown,
   ): Promise<ChargeLineResult[]> {
     const now = this.clock.now();
-    const outcome = await this.ledger.capture(manager, accountId, holdId, actuals, now, result);
+    const whole = Object.values(actuals).every((amount) => amount === undefined);
+    const outcome = whole
+      ? await this.ledger.captureWhole(manager, accountId, holdId, now, result === undefined ? null : JSON.stringify(result))
+      : await this.ledger.capture(manager, accountId, holdId, actuals, now, result);
     if (outcome.status === 'OK') {
       if (!outcome.replayed) {
         for (const line of outcome.charges ?? []) this.metrics.creditsConsumed.inc({ type: line.type }, line.amount);

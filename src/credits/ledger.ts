@@ -134,6 +134,7 @@ export interface ClawBackOutcome {
 
 /** A guarded operation's usual hold; the guard's group commit and the one-by-one path send the same statement. */
 const HOLD_SQL = 'SELECT credits_hold($1, $2, $3, $4, $5, $6, $7, $8, $9) AS result';
+const CAPTURE_WHOLE_SQL = 'SELECT credits_capture_whole($1, $2, $3, $4::jsonb) AS result';
 
 const statementNames = new Map<string, string>();
 
@@ -254,12 +255,7 @@ export class Ledger {
     if (operations.length === 1) {
       const [operation] = operations;
       const outcome = operation.hold
-        ? await this.call<SettleOutcome>(undefined, 'SELECT credits_capture_whole($1, $2, $3, $4::jsonb) AS result', [
-            operation.account,
-            operation.hold,
-            now,
-            operation.result,
-          ])
+        ? await this.captureWhole(undefined, operation.account, operation.hold, now, operation.result)
         : await this.hold(
             undefined,
             operation.account,
@@ -287,7 +283,18 @@ export class Ledger {
     );
   }
 
-  /** Settles a hold with reported actual amounts (whole captures go through guardBatch). */
+  /** Settles a hold whole; `result` is the operation's serialised answer, kept for replays of its key. */
+  captureWhole(
+    manager: EntityManager | undefined,
+    accountId: string,
+    holdId: string,
+    now: Date,
+    result: string | null,
+  ): Promise<SettleOutcome> {
+    return this.call(manager, CAPTURE_WHOLE_SQL, [accountId, holdId, now, result]);
+  }
+
+  /** Settles a hold with reported actual amounts (whole captures go through guardBatch or captureWhole). */
   capture(
     manager: EntityManager | undefined,
     accountId: string,

@@ -32,7 +32,9 @@ export class MeteredCall {
   /**
    * Runs `work` in a transaction that also captures this call's charge (with what `reportActual` said so far):
    * either both the work and the charge commit, or neither does and the handler fails. What `work` resolves to is
-   * what a retry with the same Idempotency-Key gets back. Once per call.
+   * what a retry with the same Idempotency-Key gets back. Once per call. All of `work`'s database access goes
+   * through `manager`: the transaction holds a pool connection, and taking a second one meanwhile can wait forever
+   * once every connection is held the same way.
    */
   async transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (this.settledInside) throw new Error(`The charge of hold ${this.holdId} was already captured`);

@@ -22,8 +22,6 @@ export class ProjectsService {
     private readonly credits: CreditsService,
     private readonly clock: Clock,
     @InjectRepository(ProjectEntity) private readonly projects: Repository<ProjectEntity>,
-    @InjectRepository(ChatMessageEntity) private readonly messages: Repository<ChatMessageEntity>,
-    @InjectRepository(IntegrationRunEntity) private readonly runs: Repository<IntegrationRunEntity>,
   ) {}
 
   list(accountId: string): Promise<ProjectEntity[]> {
@@ -53,7 +51,7 @@ export class ProjectsService {
     text: string,
     manager: EntityManager = this.dataSource.manager,
   ): Promise<ChatMessageEntity> {
-    await this.owned(accountId, projectId);
+    await this.owned(accountId, projectId, manager);
     return manager.save(manager.create(ChatMessageEntity, { accountId, projectId, text, createdAt: this.clock.now() }));
   }
 
@@ -63,7 +61,7 @@ export class ProjectsService {
     calls: number,
     manager: EntityManager = this.dataSource.manager,
   ): Promise<IntegrationRunEntity> {
-    await this.owned(accountId, projectId);
+    await this.owned(accountId, projectId, manager);
     return manager.save(manager.create(IntegrationRunEntity, { accountId, projectId, calls, createdAt: this.clock.now() }));
   }
 
@@ -72,8 +70,13 @@ export class ProjectsService {
     await this.owned(accountId, projectId);
   }
 
-  private async owned(accountId: string, projectId: string): Promise<ProjectEntity> {
-    const project = isUUID(projectId) ? await this.projects.findOneBy({ id: projectId, accountId }) : null;
+  /** Inside a transaction, through its manager: a second connection taken meanwhile could wait on a full pool. */
+  private async owned(
+    accountId: string,
+    projectId: string,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<ProjectEntity> {
+    const project = isUUID(projectId) ? await manager.findOneBy(ProjectEntity, { id: projectId, accountId }) : null;
     if (!project) throw this.notFound(projectId);
     return project;
   }
