@@ -403,6 +403,30 @@ CREATE INDEX retired_subscriptions_unsettled_idx ON public.retired_subscriptions
 
 CREATE UNIQUE INDEX subscription_checkouts_open_idx ON public.subscription_checkouts USING btree (account_id, plan_code) WHERE (status = 'OPEN'::text);
 
+-- Views
+
+CREATE VIEW credit_grants_in_spending_order AS
+ SELECT id,
+    account_id,
+    pool,
+    kind,
+    amount,
+    remaining,
+    priority,
+    expires_at,
+    period_start,
+    source_key,
+    origin_transaction_id,
+    description,
+    created_at,
+    row_number() OVER (PARTITION BY account_id, pool ORDER BY (
+        CASE
+            WHEN pool::text = 'WALLET'::text THEN - priority
+            ELSE 0
+        END), expires_at, priority DESC, created_at, id) AS spending_rank
+   FROM credit_grants g
+  WHERE remaining > 0;
+
 -- Triggers
 
 CREATE TRIGGER credit_transactions_append_only BEFORE DELETE OR UPDATE ON public.credit_transactions FOR EACH ROW EXECUTE FUNCTION credit_transactions_append_only();
@@ -708,9 +732,9 @@ BEGIN
     ELSE
       v_left := v_amount;
       FOR v_grant IN
-        SELECT id, remaining FROM credit_grants
-         WHERE account_id = p_account AND pool = v_type AND remaining > 0
-         ORDER BY expires_at NULLS LAST, priority DESC, created_at, id
+        SELECT id, remaining FROM credit_grants_in_spending_order
+         WHERE account_id = p_account AND pool = v_type
+         ORDER BY spending_rank
       LOOP
         EXIT WHEN v_left = 0;
         v_take := least(v_left, v_grant.remaining);
@@ -725,9 +749,9 @@ BEGIN
       IF v_left > 0 THEN
         v_need := v_left * v_rate;
         FOR v_grant IN
-          SELECT id, remaining FROM credit_grants
-           WHERE account_id = p_account AND pool = 'WALLET' AND remaining > 0
-           ORDER BY priority DESC, expires_at NULLS LAST, created_at, id
+          SELECT id, remaining FROM credit_grants_in_spending_order
+           WHERE account_id = p_account AND pool = 'WALLET'
+           ORDER BY spending_rank
         LOOP
           EXIT WHEN v_need = 0;
           v_take := least(v_need, v_grant.remaining);
@@ -787,9 +811,9 @@ DECLARE
 BEGIN
   PERFORM credits_lock_pools(p_account, ARRAY['WALLET']);
   FOR v_grant IN
-    SELECT id, remaining FROM credit_grants
-     WHERE account_id = p_account AND pool = 'WALLET' AND remaining > 0 AND (expires_at IS NULL OR expires_at > p_now)
-     ORDER BY id IS DISTINCT FROM p_grant, priority DESC, expires_at NULLS LAST, created_at, id
+    SELECT id, remaining FROM credit_grants_in_spending_order
+     WHERE account_id = p_account AND pool = 'WALLET' AND (expires_at IS NULL OR expires_at > p_now)
+     ORDER BY id IS DISTINCT FROM p_grant, spending_rank
   LOOP
     EXIT WHEN v_need = 0;
     v_take := least(v_need, v_grant.remaining);
@@ -823,9 +847,9 @@ BEGIN
   SELECT owed INTO v_owed FROM credit_balances WHERE account_id = p_account AND pool = p_pool;
   IF coalesce(v_owed, 0) = 0 THEN RETURN 0; END IF;
   FOR v_grant IN
-    SELECT id, remaining, period_start FROM credit_grants
-     WHERE account_id = p_account AND pool = p_pool AND remaining > 0 AND (expires_at IS NULL OR expires_at > p_now)
-     ORDER BY priority DESC, expires_at NULLS LAST, created_at, id
+    SELECT id, remaining, period_start FROM credit_grants_in_spending_order
+     WHERE account_id = p_account AND pool = p_pool AND (expires_at IS NULL OR expires_at > p_now)
+     ORDER BY spending_rank
   LOOP
     EXIT WHEN v_collected = v_owed;
     v_take := least(v_owed - v_collected, v_grant.remaining);
@@ -889,12 +913,9 @@ BEGIN
   SELECT array_agg(char_length(account_id) || ':' || account_id || '|' || pool ORDER BY account_id, pool, rank), array_agg(id ORDER BY account_id, pool, rank),
          array_agg(remaining ORDER BY account_id, pool, rank), bool_or(expires_at <= p_now)
     INTO g_key, g_id, g_left, v_expired
-    FROM (SELECT id, account_id, pool, remaining, expires_at,
-                 row_number() OVER (PARTITION BY account_id, pool ORDER BY
-                   CASE WHEN pool = 'WALLET' THEN -priority ELSE 0 END, expires_at NULLS LAST, priority DESC,
-                   created_at, id) AS rank
-            FROM credit_grants
-           WHERE account_id = ANY (v_live) AND pool = ANY (c_pools) AND remaining > 0) g;
+    FROM (SELECT id, account_id, pool, remaining, expires_at, spending_rank AS rank
+            FROM credit_grants_in_spending_order
+           WHERE account_id = ANY (v_live) AND pool = ANY (c_pools)) g;
   IF v_expired THEN
     FOR v_grant IN
       SELECT id, account_id, pool, remaining FROM credit_grants
@@ -908,12 +929,9 @@ BEGIN
     SELECT array_agg(char_length(account_id) || ':' || account_id || '|' || pool ORDER BY account_id, pool, rank), array_agg(id ORDER BY account_id, pool, rank),
            array_agg(remaining ORDER BY account_id, pool, rank)
       INTO g_key, g_id, g_left
-      FROM (SELECT id, account_id, pool, remaining,
-                   row_number() OVER (PARTITION BY account_id, pool ORDER BY
-                     CASE WHEN pool = 'WALLET' THEN -priority ELSE 0 END, expires_at NULLS LAST, priority DESC,
-                     created_at, id) AS rank
-              FROM credit_grants
-             WHERE account_id = ANY (v_live) AND pool = ANY (c_pools) AND remaining > 0) g;
+      FROM (SELECT id, account_id, pool, remaining, spending_rank AS rank
+              FROM credit_grants_in_spending_order
+             WHERE account_id = ANY (v_live) AND pool = ANY (c_pools)) g;
   END IF;
   b_start := b_balance;
   g_start := g_left;
@@ -1235,18 +1253,14 @@ BEGIN
   v_from_wallet := v_units * p_rate;
 
   -- Under the pool locks: the first spendable grant of each pool in spending order, and whether any has lapsed.
-  SELECT (array_agg(id ORDER BY expires_at NULLS LAST, priority DESC, created_at, id) FILTER (WHERE pool = p_type))[1]
-           AS allowance_grant,
-         (array_agg(remaining ORDER BY expires_at NULLS LAST, priority DESC, created_at, id) FILTER (WHERE pool = p_type))[1]
-           AS allowance_left,
-         (array_agg(id ORDER BY priority DESC, expires_at NULLS LAST, created_at, id) FILTER (WHERE pool = 'WALLET'))[1]
-           AS wallet_grant,
-         (array_agg(remaining ORDER BY priority DESC, expires_at NULLS LAST, created_at, id) FILTER (WHERE pool = 'WALLET'))[1]
-           AS wallet_left,
+  SELECT (array_agg(id) FILTER (WHERE pool = p_type AND spending_rank = 1))[1] AS allowance_grant,
+         max(remaining) FILTER (WHERE pool = p_type AND spending_rank = 1) AS allowance_left,
+         (array_agg(id) FILTER (WHERE pool = 'WALLET' AND spending_rank = 1))[1] AS wallet_grant,
+         max(remaining) FILTER (WHERE pool = 'WALLET' AND spending_rank = 1) AS wallet_left,
          coalesce(bool_or(expires_at <= p_now), false) AS lapsed
     INTO v_grants
-    FROM credit_grants
-   WHERE account_id = p_account AND remaining > 0
+    FROM credit_grants_in_spending_order
+   WHERE account_id = p_account
      AND pool = ANY (CASE WHEN p_rate > 0 THEN ARRAY[p_type, 'WALLET'] ELSE ARRAY[p_type] END);
   IF v_grants.lapsed OR (v_from_allowance > 0 AND v_grants.allowance_left < v_from_allowance)
      OR (v_from_wallet > 0 AND v_grants.wallet_left < v_from_wallet) THEN

@@ -129,9 +129,9 @@ BEGIN
     ELSE
       v_left := v_amount;
       FOR v_grant IN
-        SELECT id, remaining FROM credit_grants
-         WHERE account_id = p_account AND pool = v_type AND remaining > 0
-         ORDER BY expires_at NULLS LAST, priority DESC, created_at, id
+        SELECT id, remaining FROM credit_grants_in_spending_order
+         WHERE account_id = p_account AND pool = v_type
+         ORDER BY spending_rank
       LOOP
         EXIT WHEN v_left = 0;
         v_take := least(v_left, v_grant.remaining);
@@ -146,9 +146,9 @@ BEGIN
       IF v_left > 0 THEN
         v_need := v_left * v_rate;
         FOR v_grant IN
-          SELECT id, remaining FROM credit_grants
-           WHERE account_id = p_account AND pool = 'WALLET' AND remaining > 0
-           ORDER BY priority DESC, expires_at NULLS LAST, created_at, id
+          SELECT id, remaining FROM credit_grants_in_spending_order
+           WHERE account_id = p_account AND pool = 'WALLET'
+           ORDER BY spending_rank
         LOOP
           EXIT WHEN v_need = 0;
           v_take := least(v_need, v_grant.remaining);

@@ -17,9 +17,9 @@ DECLARE
 BEGIN
   PERFORM credits_lock_pools(p_account, ARRAY['WALLET']);
   FOR v_grant IN
-    SELECT id, remaining FROM credit_grants
-     WHERE account_id = p_account AND pool = 'WALLET' AND remaining > 0 AND (expires_at IS NULL OR expires_at > p_now)
-     ORDER BY id IS DISTINCT FROM p_grant, priority DESC, expires_at NULLS LAST, created_at, id
+    SELECT id, remaining FROM credit_grants_in_spending_order
+     WHERE account_id = p_account AND pool = 'WALLET' AND (expires_at IS NULL OR expires_at > p_now)
+     ORDER BY id IS DISTINCT FROM p_grant, spending_rank
   LOOP
     EXIT WHEN v_need = 0;
     v_take := least(v_need, v_grant.remaining);

@@ -16,9 +16,9 @@ BEGIN
   SELECT owed INTO v_owed FROM credit_balances WHERE account_id = p_account AND pool = p_pool;
   IF coalesce(v_owed, 0) = 0 THEN RETURN 0; END IF;
   FOR v_grant IN
-    SELECT id, remaining, period_start FROM credit_grants
-     WHERE account_id = p_account AND pool = p_pool AND remaining > 0 AND (expires_at IS NULL OR expires_at > p_now)
-     ORDER BY priority DESC, expires_at NULLS LAST, created_at, id
+    SELECT id, remaining, period_start FROM credit_grants_in_spending_order
+     WHERE account_id = p_account AND pool = p_pool AND (expires_at IS NULL OR expires_at > p_now)
+     ORDER BY spending_rank
   LOOP
     EXIT WHEN v_collected = v_owed;
     v_take := least(v_owed - v_collected, v_grant.remaining);

@@ -48,12 +48,9 @@ BEGIN
   SELECT array_agg(char_length(account_id) || ':' || account_id || '|' || pool ORDER BY account_id, pool, rank), array_agg(id ORDER BY account_id, pool, rank),
          array_agg(remaining ORDER BY account_id, pool, rank), bool_or(expires_at <= p_now)
     INTO g_key, g_id, g_left, v_expired
-    FROM (SELECT id, account_id, pool, remaining, expires_at,
-                 row_number() OVER (PARTITION BY account_id, pool ORDER BY
-                   CASE WHEN pool = 'WALLET' THEN -priority ELSE 0 END, expires_at NULLS LAST, priority DESC,
-                   created_at, id) AS rank
-            FROM credit_grants
-           WHERE account_id = ANY (v_live) AND pool = ANY (c_pools) AND remaining > 0) g;
+    FROM (SELECT id, account_id, pool, remaining, expires_at, spending_rank AS rank
+            FROM credit_grants_in_spending_order
+           WHERE account_id = ANY (v_live) AND pool = ANY (c_pools)) g;
   IF v_expired THEN
     FOR v_grant IN
       SELECT id, account_id, pool, remaining FROM credit_grants
@@ -67,12 +64,9 @@ BEGIN
     SELECT array_agg(char_length(account_id) || ':' || account_id || '|' || pool ORDER BY account_id, pool, rank), array_agg(id ORDER BY account_id, pool, rank),
            array_agg(remaining ORDER BY account_id, pool, rank)
       INTO g_key, g_id, g_left
-      FROM (SELECT id, account_id, pool, remaining,
-                   row_number() OVER (PARTITION BY account_id, pool ORDER BY
-                     CASE WHEN pool = 'WALLET' THEN -priority ELSE 0 END, expires_at NULLS LAST, priority DESC,
-                     created_at, id) AS rank
-              FROM credit_grants
-             WHERE account_id = ANY (v_live) AND pool = ANY (c_pools) AND remaining > 0) g;
+      FROM (SELECT id, account_id, pool, remaining, spending_rank AS rank
+              FROM credit_grants_in_spending_order
+             WHERE account_id = ANY (v_live) AND pool = ANY (c_pools)) g;
   END IF;
   b_start := b_balance;
   g_start := g_left;

@@ -50,18 +50,14 @@ BEGIN
   v_from_wallet := v_units * p_rate;
 
   -- Under the pool locks: the first spendable grant of each pool in spending order, and whether any has lapsed.
-  SELECT (array_agg(id ORDER BY expires_at NULLS LAST, priority DESC, created_at, id) FILTER (WHERE pool = p_type))[1]
-           AS allowance_grant,
-         (array_agg(remaining ORDER BY expires_at NULLS LAST, priority DESC, created_at, id) FILTER (WHERE pool = p_type))[1]
-           AS allowance_left,
-         (array_agg(id ORDER BY priority DESC, expires_at NULLS LAST, created_at, id) FILTER (WHERE pool = 'WALLET'))[1]
-           AS wallet_grant,
-         (array_agg(remaining ORDER BY priority DESC, expires_at NULLS LAST, created_at, id) FILTER (WHERE pool = 'WALLET'))[1]
-           AS wallet_left,
+  SELECT (array_agg(id) FILTER (WHERE pool = p_type AND spending_rank = 1))[1] AS allowance_grant,
+         max(remaining) FILTER (WHERE pool = p_type AND spending_rank = 1) AS allowance_left,
+         (array_agg(id) FILTER (WHERE pool = 'WALLET' AND spending_rank = 1))[1] AS wallet_grant,
+         max(remaining) FILTER (WHERE pool = 'WALLET' AND spending_rank = 1) AS wallet_left,
          coalesce(bool_or(expires_at <= p_now), false) AS lapsed
     INTO v_grants
-    FROM credit_grants
-   WHERE account_id = p_account AND remaining > 0
+    FROM credit_grants_in_spending_order
+   WHERE account_id = p_account
      AND pool = ANY (CASE WHEN p_rate > 0 THEN ARRAY[p_type, 'WALLET'] ELSE ARRAY[p_type] END);
   IF v_grants.lapsed OR (v_from_allowance > 0 AND v_grants.allowance_left < v_from_allowance)
      OR (v_from_wallet > 0 AND v_grants.wallet_left < v_from_wallet) THEN
