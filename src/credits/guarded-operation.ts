@@ -1,6 +1,6 @@
 import { Injectable, OnModuleInit, Type } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { GraphQLResolveInfo } from 'graphql';
+import { GraphQLResolveInfo, Kind, OperationDefinitionNode, SelectionNode } from 'graphql';
 import { collectFields } from 'graphql/execution/collectFields';
 import { getArgumentValues } from 'graphql/execution/values';
 import { CreditType } from './credit-type.enum';
@@ -38,6 +38,7 @@ export interface FieldChargeOutcome {
 @Injectable()
 export class GuardedOperations implements OnModuleInit {
   private readonly fields = new Map<string, GuardedHandler>();
+  private readonly spans = new WeakMap<OperationDefinitionNode, boolean>();
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -65,9 +66,13 @@ export class GuardedOperations implements OnModuleInit {
     }
   }
 
-  /** The guarded root fields the operation of `info` will run, in order (skipped fields left out). */
+  /**
+   * The guarded root fields the operation of `info` will run, in order (skipped fields left out), when there may be
+   * more than one; an empty list for an operation with at most one, which needs no reservation as a whole.
+   */
   guardedFieldsOf(info: GraphQLResolveInfo): GuardedField[] {
     const rootType = info.parentType;
+    if (!this.maySpanSeveral(info)) return [];
     const selected = collectFields(info.schema, info.fragments, info.variableValues, rootType, info.operation.selectionSet);
     const guarded: GuardedField[] = [];
     for (const [responseKey, nodes] of selected) {
@@ -78,5 +83,35 @@ export class GuardedOperations implements OnModuleInit {
       guarded.push({ responseKey, fieldName, guarded: handler, args: getArgumentValues(definition, nodes[0], info.variableValues) });
     }
     return guarded;
+  }
+
+  /**
+   * Whether the operation names more than one guarded root field anywhere in its text (fragments included, @skip and
+   * @include not applied), remembered per parsed operation: the server keeps parsed documents, so most requests
+   * answer this from the cache and never collect their fields.
+   */
+  private maySpanSeveral(info: GraphQLResolveInfo): boolean {
+    let several = this.spans.get(info.operation);
+    if (several === undefined) {
+      const rootType = info.parentType.name;
+      let count = 0;
+      const visit = (selections: readonly SelectionNode[], seen: Set<string>) => {
+        for (const selection of selections) {
+          if (selection.kind === Kind.FIELD) {
+            if (this.fields.has(`${rootType}.${selection.name.value}`)) count++;
+          } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+            visit(selection.selectionSet.selections, seen);
+          } else if (!seen.has(selection.name.value)) {
+            seen.add(selection.name.value);
+            const fragment = info.fragments[selection.name.value];
+            if (fragment) visit(fragment.selectionSet.selections, seen);
+          }
+        }
+      };
+      visit(info.operation.selectionSet.selections, new Set());
+      several = count > 1;
+      this.spans.set(info.operation, several);
+    }
+    return several;
   }
 }
