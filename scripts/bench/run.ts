@@ -163,10 +163,10 @@ async function main(): Promise<void> {
     out('  flight, the next leaves at the end of the event loop\'s turn with every charge waiting, those of the callers');
     out('  just answered included. A charge does more than the baseline\'s two statements (spending order across');
     out('  grants, wallet fallback, idempotency, usage record, alerts); sharing commits is what puts it ahead.');
-    out('- A guarded request makes two durable changes more than the same resolver unguarded: the hold before it and');
-    out('  the capture after it (`credits_hold`, `credits_capture_whole`). Group commit (`credits_guard_batch`) lets');
-    out('  concurrent requests share their transactions, so with more connections each request pays a smaller share');
-    out('  of the commits and round trips.');
+    out('- A guarded request makes one durable change more than the same resolver unguarded: the hold before it');
+    out('  (`credits_hold`; group commit, `credits_guard_batch`, lets concurrent requests share those transactions). Its');
+    out('  capture (`credits_capture_whole`) commits together with the chat message it pays for, in the resolver\'s own');
+    out('  transaction (`MeteredCall.transaction`), so that the work and its charge commit or fail together.');
     out('- The floors show what two commits around the resolver cost by themselves on this machine: the distance');
     out('  from them to the guard is the guard\'s own work (the hold, ledger and usage rows; the grant, balance and');
     out('  hold updates; the service\'s side of reserving and capturing), on two cores shared by the load generator,');
