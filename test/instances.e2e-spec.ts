@@ -149,4 +149,58 @@ describe('several instances on one database (e2e, real service processes)', () =
       await database.drop();
     }
   }, 90_000);
+
+  it('answers every charge normally when many meet a renewal on two instances, without a deadlock', async () => {
+    const database = await createTestDatabase();
+    const instances = [
+      await new ServiceProcess({ DATABASE_URL: database.url }).start(),
+      await new ServiceProcess({ DATABASE_URL: database.url }).start(),
+    ];
+    const dataSource = new DataSource({ ...databaseOptions(database.url, 2) });
+    await dataSource.initialize();
+    const deadlocks = async () => {
+      await dataSource.query('SELECT pg_stat_clear_snapshot()');
+      const [row] = await dataSource.query(
+        'SELECT deadlocks::int AS n FROM pg_stat_database WHERE datname = current_database()',
+      );
+      return row.n as number;
+    };
+    try {
+      const users = Array.from({ length: 3 }, (_, i) => `boundary-${i}`);
+      const tokens = new Map(await Promise.all(users.map(async (user) => [user, await signToken(TEST_JWT_SECRET, user)] as const)));
+      const consume = (i: number, user: string, amount: number, key: string) =>
+        graphql(
+          instances[i % 2].url,
+          `mutation ($amount: Int!, $key: String!) {
+             consumeCredits(input: { creditType: INTEGRATION, amount: $amount, idempotencyKey: $key }) { allowed } }`,
+          { amount, key },
+          tokens.get(user)!,
+        );
+      for (const user of users) expect((await consume(0, user, 1, 'before')).errors).toBeUndefined();
+      const before = await deadlocks();
+      // The period ends: the charges below renew it on both instances at once, and take each account's new
+      // allowance past 80 %, recording usage alerts (rows with a foreign key to the account) as they go.
+      await dataSource.query(
+        `UPDATE accounts SET period_anchor = now() - interval '1 month' - interval '2 seconds',
+                             current_period_start = now() - interval '1 month' - interval '2 seconds',
+                             current_period_end = now() - interval '2 seconds'
+          WHERE id = ANY($1)`,
+        [users],
+      );
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => consume(i, users[i % users.length], 9, `boundary-${i}`)),
+      );
+      for (const answer of answers) {
+        expect(answer.errors).toBeUndefined();
+        expect(answer.data).toEqual({ consumeCredits: { allowed: true } });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      expect(await deadlocks()).toBe(before);
+      expect((await new ReconciliationService(dataSource).reconcile()).problems).toEqual([]);
+    } finally {
+      for (const instance of instances) await instance.kill('SIGTERM');
+      await dataSource.destroy();
+      await database.drop();
+    }
+  }, 90_000);
 });
