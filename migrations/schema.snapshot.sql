@@ -1130,7 +1130,7 @@ BEGIN
   RETURN v_count;
 END $function$;
 
-CREATE OR REPLACE FUNCTION public.credits_grant(p_account text, p_pool text, p_kind text, p_ledger_kind text, p_amount bigint, p_priority integer, p_expires_at timestamp with time zone, p_period_start timestamp with time zone, p_source_key text, p_description text, p_reference text, p_now timestamp with time zone)
+CREATE OR REPLACE FUNCTION public.credits_grant(p_account text, p_pool text, p_kind text, p_ledger_kind text, p_amount bigint, p_expires_at timestamp with time zone, p_period_start timestamp with time zone, p_source_key text, p_description text, p_reference text, p_now timestamp with time zone)
  RETURNS jsonb
  LANGUAGE plpgsql
 AS $function$
@@ -1165,7 +1165,7 @@ BEGIN
     (account_id, pool, kind, amount, remaining, priority, expires_at, period_start, source_key,
      origin_transaction_id, description, created_at)
   VALUES
-    (p_account, p_pool, p_kind, p_amount, 0, p_priority, p_expires_at, p_period_start, p_source_key,
+    (p_account, p_pool, p_kind, p_amount, 0, credits_grant_priority(p_kind), p_expires_at, p_period_start, p_source_key,
      v_transaction, p_description, p_now)
   ON CONFLICT (source_key) DO NOTHING
   RETURNING id INTO v_grant;
@@ -1186,6 +1186,14 @@ BEGIN
   RETURN jsonb_build_object('created', true, 'grantId', v_grant, 'transactionId', v_transaction,
                             'accountId', p_account, 'pool', p_pool, 'amount', p_amount);
 END $function$;
+
+CREATE OR REPLACE FUNCTION public.credits_grant_priority(p_kind text)
+ RETURNS integer
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$
+  SELECT CASE p_kind WHEN 'ALLOWANCE' THEN 0 WHEN 'PURCHASE' THEN 10 ELSE 20 END
+$function$;
 
 CREATE OR REPLACE FUNCTION public.credits_guard_batch(p_accounts text[], p_holds uuid[], p_types text[], p_amounts bigint[], p_rates bigint[], p_descriptions text[], p_results jsonb[], p_now timestamp with time zone, p_hold_ttl_seconds integer)
  RETURNS jsonb
@@ -1501,7 +1509,7 @@ BEGIN
   RETURN credits_post(p_account, 'REFUND', p_type, p_type, NULL, NULL, p_amount, 0, p_reference, p_description, p_now);
 END $function$;
 
-CREATE OR REPLACE FUNCTION public.credits_set_period_allowance(p_account text, p_pool text, p_period_start timestamp with time zone, p_period_end timestamp with time zone, p_target bigint, p_priority integer, p_source_key text, p_description text, p_now timestamp with time zone)
+CREATE OR REPLACE FUNCTION public.credits_set_period_allowance(p_account text, p_pool text, p_period_start timestamp with time zone, p_period_end timestamp with time zone, p_target bigint, p_source_key text, p_description text, p_now timestamp with time zone)
  RETURNS bigint
  LANGUAGE plpgsql
 AS $function$
@@ -1522,7 +1530,7 @@ BEGIN
   v_allowance := v_granted - v_withheld;
 
   IF p_target > v_allowance THEN
-    PERFORM credits_grant(p_account, p_pool, 'ALLOWANCE', 'GRANT', p_target - v_allowance, p_priority, p_period_end,
+    PERFORM credits_grant(p_account, p_pool, 'ALLOWANCE', 'GRANT', p_target - v_allowance, p_period_end,
                           p_period_start, p_source_key || ':' || v_grants, p_description, NULL, p_now);
     RETURN p_target;
   END IF;

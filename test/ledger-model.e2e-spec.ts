@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { AccountsService } from '../src/credits/accounts.service';
-import { CreditType, GRANT_PRIORITY } from '../src/credits/credit-type.enum';
+import { CreditType } from '../src/credits/credit-type.enum';
 import { CreditsException } from '../src/credits/credits.exception';
 import { CreditsService } from '../src/credits/credits.service';
 import { ChargeLineResult, ChargeOutcome, Ledger, SettleOutcome } from '../src/credits/ledger';
@@ -55,7 +55,7 @@ type Op =
   | { kind: 'capture'; hold: number; lower: Lower }
   | { kind: 'release'; hold: number }
   | { kind: 'grantWallet'; grantKind: 'PURCHASE' | 'PROMO' | 'ADMIN'; amount: number; expiresInMs: number | null }
-  | { kind: 'grantAllowance'; type: 'MESSAGE' | 'INTEGRATION'; amount: number; priority: number; expiresInMs: number | null }
+  | { kind: 'grantAllowance'; type: 'MESSAGE' | 'INTEGRATION'; amount: number; expiresInMs: number | null }
   | { kind: 'refund'; purchase: number; max: number }
   | { kind: 'returnUnits'; amount: number }
   | { kind: 'advance'; ms: number }
@@ -104,7 +104,6 @@ const operation: fc.Arbitrary<Op> = fc.oneof(
       kind: fc.constant('grantAllowance' as const),
       type: fc.constantFrom('MESSAGE' as const, 'INTEGRATION' as const),
       amount: fc.integer({ min: 1, max: 20 }),
-      priority: fc.constantFrom(0, 5, 20),
       /** null: with the period's own allowance, at the period's end. */
       expiresInMs: fc.option(fc.integer({ min: 10 * MINUTE, max: 72 * HOUR }), { nil: null }),
     }),
@@ -389,7 +388,6 @@ describe('the ledger against its model (e2e, real PostgreSQL, property-based)', 
                 ...request,
                 pool: 'WALLET',
                 ledgerKind: op.grantKind === 'PURCHASE' ? 'PURCHASE' : op.grantKind === 'ADMIN' ? 'ADJUST' : 'GRANT',
-                priority: GRANT_PRIORITY[op.grantKind],
                 periodStart: null,
                 description: null,
                 reference: null,
@@ -409,7 +407,6 @@ describe('the ledger against its model (e2e, real PostgreSQL, property-based)', 
           kind: 'ALLOWANCE',
           ledgerKind: 'GRANT',
           amount: op.amount,
-          priority: op.priority,
           expiresAt,
           periodStart: null,
           sourceKey: `${lane.account}:${label}`,
@@ -417,7 +414,7 @@ describe('the ledger against its model (e2e, real PostgreSQL, property-based)', 
           reference: null,
           now: t.clock.now(),
         });
-        model.grant({ label, pool: op.type, kind: 'ALLOWANCE', amount: op.amount, priority: op.priority, expiresAt });
+        model.grant({ label, pool: op.type, kind: 'ALLOWANCE', amount: op.amount, priority: 0, expiresAt });
         return { actual: outcome.refused ? 'REFUSED' : outcome.created, expected: true };
       }
       case 'refund': {

@@ -1,10 +1,10 @@
--- Adds a grant once per source key. Returns {created, grantId, transactionId, accountId, pool, amount}; a source
+-- Adds a grant once per source key, spent with its kind's priority (credits_grant_priority). Returns {created, grantId, transactionId, accountId, pool, amount}; a source
 -- key seen before returns the first grant with created = false. A wallet grant that would take the wallet past
 -- what a GraphQL Int can show (with room for the largest allowance on top, as "remaining" adds both) is refused:
 -- {created: false, refused: 'BALANCE_LIMIT', balance, maxBalance}, and nothing changes. New wallet credits pay
 -- first what the wallet owes (credits_collect_owed).
 -- Locks: the grant's pool (credits_lock_pools).
-CREATE OR REPLACE FUNCTION public.credits_grant(p_account text, p_pool text, p_kind text, p_ledger_kind text, p_amount bigint, p_priority integer, p_expires_at timestamp with time zone, p_period_start timestamp with time zone, p_source_key text, p_description text, p_reference text, p_now timestamp with time zone)
+CREATE OR REPLACE FUNCTION public.credits_grant(p_account text, p_pool text, p_kind text, p_ledger_kind text, p_amount bigint, p_expires_at timestamp with time zone, p_period_start timestamp with time zone, p_source_key text, p_description text, p_reference text, p_now timestamp with time zone)
  RETURNS jsonb
  LANGUAGE plpgsql
 AS $function$
@@ -39,7 +39,7 @@ BEGIN
     (account_id, pool, kind, amount, remaining, priority, expires_at, period_start, source_key,
      origin_transaction_id, description, created_at)
   VALUES
-    (p_account, p_pool, p_kind, p_amount, 0, p_priority, p_expires_at, p_period_start, p_source_key,
+    (p_account, p_pool, p_kind, p_amount, 0, credits_grant_priority(p_kind), p_expires_at, p_period_start, p_source_key,
      v_transaction, p_description, p_now)
   ON CONFLICT (source_key) DO NOTHING
   RETURNING id INTO v_grant;

@@ -5,7 +5,7 @@
 -- (credits_collect_owed). Returns the period's allowance afterwards (above the target when more than the target
 -- is used already).
 -- Locks: the caller holds the account row; the pool row is locked here, in the ledger's order.
-CREATE OR REPLACE FUNCTION public.credits_set_period_allowance(p_account text, p_pool text, p_period_start timestamp with time zone, p_period_end timestamp with time zone, p_target bigint, p_priority integer, p_source_key text, p_description text, p_now timestamp with time zone)
+CREATE OR REPLACE FUNCTION public.credits_set_period_allowance(p_account text, p_pool text, p_period_start timestamp with time zone, p_period_end timestamp with time zone, p_target bigint, p_source_key text, p_description text, p_now timestamp with time zone)
  RETURNS bigint
  LANGUAGE plpgsql
 AS $function$
@@ -26,7 +26,7 @@ BEGIN
   v_allowance := v_granted - v_withheld;
 
   IF p_target > v_allowance THEN
-    PERFORM credits_grant(p_account, p_pool, 'ALLOWANCE', 'GRANT', p_target - v_allowance, p_priority, p_period_end,
+    PERFORM credits_grant(p_account, p_pool, 'ALLOWANCE', 'GRANT', p_target - v_allowance, p_period_end,
                           p_period_start, p_source_key || ':' || v_grants, p_description, NULL, p_now);
     RETURN p_target;
   END IF;

@@ -6,7 +6,7 @@ import { AppConfig } from '../config/app-config';
 import { inTransaction } from '../database/transaction';
 import { PlanEntity } from '../plans/entities/plan.entity';
 import { PlanCode } from '../plans/plan-code.enum';
-import { CreditType, GRANT_PRIORITY } from './credit-type.enum';
+import { CreditType } from './credit-type.enum';
 import { entitledPlan } from './entitled-plan';
 import { AccountEntity, SubscriptionStatus } from './entities/account.entity';
 import { Ledger } from './ledger';
@@ -193,17 +193,15 @@ export class AccountsService {
     const plan = await manager.findOneByOrFail(PlanEntity, { code: planCode });
     // In the ledger's lock order (its pools alphabetically), like every other movement.
     for (const type of [...ALLOWANCE_TYPES].sort()) {
-      await manager.query('SELECT credits_set_period_allowance($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
-        account.id,
-        type,
-        account.currentPeriodStart,
-        account.currentPeriodEnd,
-        plan.limitOf(type) ?? 0,
-        GRANT_PRIORITY.ALLOWANCE,
-        `${allowanceSourceKey(account.id, type, account.currentPeriodStart)}:${planCode}`,
-        `allowance moved to the ${plan.name} plan's limits`,
+      await this.ledger.setPeriodAllowance(manager, {
+        accountId: account.id,
+        pool: type,
+        period: { start: account.currentPeriodStart, end: account.currentPeriodEnd },
+        target: plan.limitOf(type) ?? 0,
+        sourceKey: `${allowanceSourceKey(account.id, type, account.currentPeriodStart)}:${planCode}`,
+        description: `allowance moved to the ${plan.name} plan's limits`,
         now,
-      ]);
+      });
     }
     await manager.update(AccountEntity, account.id, { planCode, updatedAt: now });
   }
@@ -244,7 +242,6 @@ export class AccountsService {
         kind: 'ALLOWANCE',
         ledgerKind: 'GRANT',
         amount,
-        priority: GRANT_PRIORITY.ALLOWANCE,
         expiresAt: period.end,
         periodStart: period.start,
         sourceKey: allowanceSourceKey(accountId, type, period.start),

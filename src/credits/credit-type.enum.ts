@@ -31,8 +31,6 @@ export type LedgerKind =
   | 'CLAWBACK'
   | 'ADJUST';
 
-/** Spending order inside the wallet: higher first. */
-export const GRANT_PRIORITY: Record<GrantKind, number> = { ALLOWANCE: 0, PURCHASE: 10, PROMO: 20, ADMIN: 20 };
 
 /** The largest amount one charge or grant may carry; GraphQL's Int bounds it anyway. */
 export const MAX_CREDIT_AMOUNT = 1_000_000_000;

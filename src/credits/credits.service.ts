@@ -8,7 +8,7 @@ import { MetricsService } from '../observability/metrics.service';
 import { inTransaction, retryLedgerCall } from '../database/transaction';
 import { AccountsService } from './accounts.service';
 import { assertAmount, assertText, Charge, invalid, MAX_DESCRIPTION_LENGTH, MAX_IDEMPOTENCY_KEY_LENGTH, normalise, requestHash } from './charge-request';
-import { CreditType, GRANT_PRIORITY, GrantKind } from './credit-type.enum';
+import { CreditType, GrantKind } from './credit-type.enum';
 import { CreditsErrorCode, CreditsException } from './credits.exception';
 import { LedgerBatches } from './group-commit';
 import { HoldStatus } from './entities/credit-hold.entity';
@@ -358,7 +358,6 @@ export class CreditsService {
         kind: request.kind,
         ledgerKind: request.kind === 'PURCHASE' ? 'PURCHASE' : request.kind === 'ADMIN' ? 'ADJUST' : 'GRANT',
         amount: request.amount,
-        priority: GRANT_PRIORITY[request.kind],
         expiresAt: request.expiresAt ?? null,
         periodStart: null,
         sourceKey: request.sourceKey,

@@ -97,7 +97,6 @@ export interface GrantRequest {
   kind: GrantKind;
   ledgerKind: LedgerKind;
   amount: number;
-  priority: number;
   expiresAt: Date | null;
   periodStart: Date | null;
   sourceKey: string;
@@ -330,14 +329,13 @@ export class Ledger {
   grant(manager: EntityManager | undefined, request: GrantRequest): Promise<GrantOutcome | GrantRefusal> {
     return this.call(
       manager,
-      'SELECT credits_grant($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS result',
+      'SELECT credits_grant($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) AS result',
       [
         request.accountId,
         request.pool,
         request.kind,
         request.ledgerKind,
         request.amount,
-        request.priority,
         request.expiresAt,
         request.periodStart,
         request.sourceKey,
@@ -346,6 +344,34 @@ export class Ledger {
         request.now,
       ],
     );
+  }
+
+  /**
+   * Moves one pool's allowance of a period to `target` credits (a plan change mid-period), what was used so far
+   * still counting; see credits_set_period_allowance.
+   */
+  async setPeriodAllowance(
+    manager: EntityManager,
+    request: {
+      accountId: string;
+      pool: Exclude<CreditPool, 'PROJECT' | 'WALLET'>;
+      period: { start: Date; end: Date };
+      target: number;
+      sourceKey: string;
+      description: string;
+      now: Date;
+    },
+  ): Promise<void> {
+    await manager.query('SELECT credits_set_period_allowance($1, $2, $3, $4, $5, $6, $7, $8)', [
+      request.accountId,
+      request.pool,
+      request.period.start,
+      request.period.end,
+      request.target,
+      request.sourceKey,
+      request.description,
+      request.now,
+    ]);
   }
 
   /** Lets what is left of the allowance of periods before `periodStart` expire. */

@@ -16,6 +16,7 @@ export const DATABASE_FUNCTIONS = [
   'credits_expire_lapsed',
   'credits_debit_grant',
   'credits_collect_owed',
+  'credits_grant_priority',
   'credits_grant',
   'credits_expire_allowance',
   'credits_record_alerts',
