@@ -444,6 +444,14 @@ AS $function$
           USING ERRCODE = 'restrict_violation';
       END $function$;
 
+CREATE OR REPLACE FUNCTION public.credits_available(p_allowance bigint, p_wallet bigint, p_rate bigint)
+ RETURNS bigint
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$
+  SELECT p_allowance + CASE WHEN p_rate > 0 THEN p_wallet / p_rate ELSE 0 END
+$function$;
+
 CREATE OR REPLACE FUNCTION public.credits_capture(p_account text, p_hold uuid, p_actuals jsonb, p_now timestamp with time zone, p_result jsonb DEFAULT NULL::jsonb)
  RETURNS jsonb
  LANGUAGE plpgsql
@@ -589,7 +597,7 @@ BEGIN
   END LOOP;
   v_results := jsonb_build_array(jsonb_build_object('type', v_type, 'amount', v_amount,
     'fromAllowance', v_from_allowance, 'fromWallet', v_from_wallet,
-    'remaining', v_balance + CASE WHEN v_rate > 0 THEN v_wallet / v_rate ELSE 0 END));
+    'remaining', credits_available(v_balance, v_wallet, v_rate)));
 
   -- What was held is spent: it leaves held. No ledger row: the HOLD rows took it.
   WITH spent AS (
@@ -706,7 +714,7 @@ BEGIN
       v_left := greatest(v_amount - v_balance, 0);
       IF v_left > 0 AND (v_rate = 0 OR v_left * v_rate > v_wallet_left) THEN
         RETURN jsonb_build_object('status', 'REFUSED', 'creditType', v_type, 'required', v_amount,
-          'available', v_balance + CASE WHEN v_rate > 0 THEN v_wallet_left / v_rate ELSE 0 END,
+          'available', credits_available(v_balance, v_wallet_left, v_rate),
           'limit', CASE v_type WHEN 'MESSAGE' THEN v_account.message_limit ELSE v_account.integration_limit END,
           'planCode', v_account.plan_code, 'planName', v_account.plan_name);
       END IF;
@@ -978,7 +986,7 @@ BEGIN
     v_units := greatest(p_amounts[i] - b_balance[v_b], 0);
     IF v_units > 0 AND (p_rates[i] = 0 OR v_units * p_rates[i] > b_balance[v_w]) THEN
       v_results[i] := jsonb_build_object('status', 'REFUSED', 'creditType', p_types[i], 'required', p_amounts[i],
-        'available', b_balance[v_b] + CASE WHEN p_rates[i] > 0 THEN b_balance[v_w] / p_rates[i] ELSE 0 END,
+        'available', credits_available(b_balance[v_b], b_balance[v_w], p_rates[i]),
         'limit', CASE p_types[i] WHEN 'MESSAGE' THEN a_message_limit[v_a] ELSE a_integration_limit[v_a] END,
         'planCode', a_plan[v_a], 'planName', a_plan_name[v_a]);
       CONTINUE;
@@ -1012,7 +1020,7 @@ BEGIN
       END IF;
     END LOOP;
 
-    v_remaining := b_balance[v_b] + CASE WHEN p_rates[i] > 0 THEN b_balance[v_w] / p_rates[i] ELSE 0 END;
+    v_remaining := credits_available(b_balance[v_b], b_balance[v_w], p_rates[i]);
     u := u + 1;
     u_index[u] := i;
     u_allowance[u] := v_from_allowance;
@@ -1254,7 +1262,7 @@ BEGIN
   v_units := greatest(p_amount - v_balance, 0);
   IF v_units > 0 AND (p_rate = 0 OR v_units * p_rate > v_wallet) THEN
     RETURN jsonb_build_object('status', 'REFUSED', 'creditType', p_type, 'required', p_amount,
-      'available', v_balance + CASE WHEN p_rate > 0 THEN v_wallet / p_rate ELSE 0 END,
+      'available', credits_available(v_balance, v_wallet, p_rate),
       'limit', v_account.credit_limit, 'planCode', v_account.plan_code, 'planName', v_account.plan_name);
   END IF;
   v_from_allowance := p_amount - v_units;
@@ -1326,7 +1334,7 @@ BEGIN
   RETURN jsonb_build_object('status', 'OK', 'replayed', false, 'holdId', v_hold, 'charges', jsonb_build_array(
     jsonb_build_object('type', p_type, 'amount', p_amount, 'fromAllowance', v_from_allowance,
                        'fromWallet', v_from_wallet,
-                       'remaining', v_balance + CASE WHEN p_rate > 0 THEN v_wallet / p_rate ELSE 0 END)),
+                       'remaining', credits_available(v_balance, v_wallet, p_rate))),
     'alerts', v_alerts);
 END $function$;
 
@@ -1466,9 +1474,8 @@ BEGIN
   END IF;
   IF p_wallet_rate > 0 THEN
     SELECT balance INTO v_wallet FROM credit_balances WHERE account_id = p_account AND pool = 'WALLET';
-    RETURN v_balance + v_wallet / p_wallet_rate;
   END IF;
-  RETURN v_balance;
+  RETURN credits_available(v_balance, v_wallet, p_wallet_rate);
 END $function$;
 
 CREATE OR REPLACE FUNCTION public.credits_return_allocation(p_account text, p_allocation jsonb, p_hold uuid, p_units bigint, p_description text, p_now timestamp with time zone)

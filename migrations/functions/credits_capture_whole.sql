@@ -46,7 +46,7 @@ BEGIN
   END LOOP;
   v_results := jsonb_build_array(jsonb_build_object('type', v_type, 'amount', v_amount,
     'fromAllowance', v_from_allowance, 'fromWallet', v_from_wallet,
-    'remaining', v_balance + CASE WHEN v_rate > 0 THEN v_wallet / v_rate ELSE 0 END));
+    'remaining', credits_available(v_balance, v_wallet, v_rate)));
 
   -- What was held is spent: it leaves held. No ledger row: the HOLD rows took it.
   WITH spent AS (

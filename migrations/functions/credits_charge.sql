@@ -103,7 +103,7 @@ BEGIN
       v_left := greatest(v_amount - v_balance, 0);
       IF v_left > 0 AND (v_rate = 0 OR v_left * v_rate > v_wallet_left) THEN
         RETURN jsonb_build_object('status', 'REFUSED', 'creditType', v_type, 'required', v_amount,
-          'available', v_balance + CASE WHEN v_rate > 0 THEN v_wallet_left / v_rate ELSE 0 END,
+          'available', credits_available(v_balance, v_wallet_left, v_rate),
           'limit', CASE v_type WHEN 'MESSAGE' THEN v_account.message_limit ELSE v_account.integration_limit END,
           'planCode', v_account.plan_code, 'planName', v_account.plan_name);
       END IF;

@@ -113,7 +113,7 @@ BEGIN
     v_units := greatest(p_amounts[i] - b_balance[v_b], 0);
     IF v_units > 0 AND (p_rates[i] = 0 OR v_units * p_rates[i] > b_balance[v_w]) THEN
       v_results[i] := jsonb_build_object('status', 'REFUSED', 'creditType', p_types[i], 'required', p_amounts[i],
-        'available', b_balance[v_b] + CASE WHEN p_rates[i] > 0 THEN b_balance[v_w] / p_rates[i] ELSE 0 END,
+        'available', credits_available(b_balance[v_b], b_balance[v_w], p_rates[i]),
         'limit', CASE p_types[i] WHEN 'MESSAGE' THEN a_message_limit[v_a] ELSE a_integration_limit[v_a] END,
         'planCode', a_plan[v_a], 'planName', a_plan_name[v_a]);
       CONTINUE;
@@ -147,7 +147,7 @@ BEGIN
       END IF;
     END LOOP;
 
-    v_remaining := b_balance[v_b] + CASE WHEN p_rates[i] > 0 THEN b_balance[v_w] / p_rates[i] ELSE 0 END;
+    v_remaining := credits_available(b_balance[v_b], b_balance[v_w], p_rates[i]);
     u := u + 1;
     u_index[u] := i;
     u_allowance[u] := v_from_allowance;

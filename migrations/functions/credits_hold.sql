@@ -43,7 +43,7 @@ BEGIN
   v_units := greatest(p_amount - v_balance, 0);
   IF v_units > 0 AND (p_rate = 0 OR v_units * p_rate > v_wallet) THEN
     RETURN jsonb_build_object('status', 'REFUSED', 'creditType', p_type, 'required', p_amount,
-      'available', v_balance + CASE WHEN p_rate > 0 THEN v_wallet / p_rate ELSE 0 END,
+      'available', credits_available(v_balance, v_wallet, p_rate),
       'limit', v_account.credit_limit, 'planCode', v_account.plan_code, 'planName', v_account.plan_name);
   END IF;
   v_from_allowance := p_amount - v_units;
@@ -115,6 +115,6 @@ BEGIN
   RETURN jsonb_build_object('status', 'OK', 'replayed', false, 'holdId', v_hold, 'charges', jsonb_build_array(
     jsonb_build_object('type', p_type, 'amount', p_amount, 'fromAllowance', v_from_allowance,
                        'fromWallet', v_from_wallet,
-                       'remaining', v_balance + CASE WHEN p_rate > 0 THEN v_wallet / p_rate ELSE 0 END)),
+                       'remaining', credits_available(v_balance, v_wallet, p_rate))),
     'alerts', v_alerts);
 END $function$;

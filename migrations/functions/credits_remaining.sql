@@ -1,4 +1,4 @@
--- What is left to pay for one more charge of a type: the allowance plus what the wallet covers at its rate.
+-- What is left to pay for one more charge of a type, read from the (locked) pools: see credits_available.
 -- PROJECT: the free quota units, null when unlimited. Reads only; stable.
 -- Locks: none. Exact only while the caller holds the pools (credits_lock_pools).
 CREATE OR REPLACE FUNCTION public.credits_remaining(p_account text, p_type text, p_wallet_rate bigint, p_project_limit integer)
@@ -17,7 +17,6 @@ BEGIN
   END IF;
   IF p_wallet_rate > 0 THEN
     SELECT balance INTO v_wallet FROM credit_balances WHERE account_id = p_account AND pool = 'WALLET';
-    RETURN v_balance + v_wallet / p_wallet_rate;
   END IF;
-  RETURN v_balance;
+  RETURN credits_available(v_balance, v_wallet, p_wallet_rate);
 END $function$;

@@ -12,6 +12,7 @@ export const DATABASE_FUNCTIONS = [
   'credit_transactions_append_only',
   'credits_post',
   'credits_lock_pools',
+  'credits_available',
   'credits_remaining',
   'credits_expire_lapsed',
   'credits_debit_grant',
