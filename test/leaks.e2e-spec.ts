@@ -379,6 +379,19 @@ describe('no credit is given away (e2e)', () => {
     expect(spend.data!.consumeCredits).toMatchObject({ allowed: true, fromWallet: 10 });
   });
 
+  it('item 14: lifetime wallet totals past a GraphQL Int do not break the overview', async () => {
+    const accountId = newAccount();
+    const credits = t.app.get(CreditsService);
+    for (let i = 0; i < 3; i++) {
+      await credits.grantWallet({ accountId, amount: 1_000_000_000, kind: 'PURCHASE', sourceKey: `lifetime-${accountId}-${i}` });
+      const spend = await credits.consume(accountId, { type: CreditType.INTEGRATION, amount: 1_000_000_000 });
+      expect(spend.allowed).toBe(true);
+    }
+    const overview = await t.gql(OVERVIEW, {}, { as: accountId });
+    expect(overview.errors).toBeUndefined();
+    expect(overview.data!.billing.wallet).toEqual({ balance: 100, totalPurchased: 2_147_483_647, totalUsed: 2_147_483_647 });
+  });
+
   describe('item 16: an operation with several guarded fields is paid as a whole, and says what was charged', () => {
     const TWO = `mutation { a: createProject(name: "a") { id } b: createProject(name: "b") { id } }`;
 

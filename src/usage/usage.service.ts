@@ -15,6 +15,8 @@ import { BillingOverviewOutput, CreditBalanceOutput, WalletOutput } from './dtos
 import { projectedExhaustion } from './burn-rate';
 import { percentUsed, UsageLevel, usageLevel } from './usage-level';
 
+
+const GRAPHQL_INT_MAX = 2_147_483_647;
 /** What the dashboards show: plan and period, per-type usage with levels, the wallet and warnings. */
 @Injectable()
 export class UsageService {
@@ -98,7 +100,13 @@ export class UsageService {
 
   private async wallet(accountId: string, pool: PoolBalance | undefined): Promise<WalletOutput> {
     const totals = await this.balancesOf.walletTotals(accountId);
-    return { balance: pool?.balance ?? 0, totalPurchased: totals.purchased, totalUsed: totals.used };
+    // Balances never pass a GraphQL Int (the ledger refuses such grants), but lifetime totals keep adding up: past
+    // it, a total shows the largest Int instead of failing the whole overview.
+    return {
+      balance: pool?.balance ?? 0,
+      totalPurchased: Math.min(totals.purchased, GRAPHQL_INT_MAX),
+      totalUsed: Math.min(totals.used, GRAPHQL_INT_MAX),
+    };
   }
 
   private warningsFor(balance: CreditBalanceOutput, plan: PlanEntity, wallet: WalletOutput): string[] {
