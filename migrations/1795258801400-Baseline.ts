@@ -22,6 +22,14 @@ export class Baseline1795258801400 implements MigrationInterface {
   async up(queryRunner: QueryRunner): Promise<void> {
     const superseded = await queryRunner.query(`SELECT 1 FROM schema_migrations WHERE name = $1`, [SUPERSEDED]);
     if (superseded.length) return;
+    const [older] = await queryRunner.query(`SELECT name FROM schema_migrations ORDER BY id DESC LIMIT 1`);
+    if (older) {
+      // Built part of the way by the replaced history: there is no production data to carry over.
+      throw new Error(
+        `This database was built by an earlier migration history (up to ${older.name}) and cannot be taken over. ` +
+          'Recreate it (for the embedded PostgreSQL, delete the .data/ folder).',
+      );
+    }
     await queryRunner.query(`
       CREATE DOMAIN credit_delta AS bigint CONSTRAINT credit_delta_check CHECK ((VALUE <> 0));
 

@@ -5,7 +5,7 @@
 import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { coreImports } from '../src/app.module';
-import { RenewalService } from '../src/billing/renewal.service';
+import { RenewalService } from '../src/accounts/renewal.service';
 import { CreditsModule } from '../src/credits/credits.module';
 import { runScript, scriptDatabase } from './database';
 
@@ -17,7 +17,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const { config, database } = await scriptDatabase();
-  @Module({ imports: [...coreImports(config, database.url), CreditsModule], providers: [RenewalService] })
+  @Module({ imports: [...coreImports(config, database.url), CreditsModule] })
   class RenewalCommandModule {}
   const app = await NestFactory.createApplicationContext(RenewalCommandModule, { logger: ['error', 'warn'] });
   try {

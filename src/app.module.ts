@@ -9,6 +9,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import path from 'node:path';
 import { AuthModule } from './auth/auth.module';
+import { RenewalCronModule } from './accounts/renewal-cron.module';
 import { BillingModule } from './billing/billing.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { DateTimeScalar } from './common/date-time.scalar';
@@ -89,6 +90,7 @@ export class AppModule {
         CreditsModule,
         UsageModule,
         BillingModule,
+        RenewalCronModule,
         ProjectsModule,
         AuthModule,
       ],

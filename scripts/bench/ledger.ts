@@ -2,7 +2,7 @@ import { INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { coreImports } from '../../src/app.module';
 import { AppConfig } from '../../src/config/app-config';
-import { AccountsService } from '../../src/credits/accounts.service';
+import { AccountsService } from '../../src/accounts/accounts.service';
 import { CreditType } from '../../src/credits/credit-type.enum';
 import { CreditsModule } from '../../src/credits/credits.module';
 import { CreditsService } from '../../src/credits/credits.service';

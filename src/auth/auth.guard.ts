@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { requestOf } from '../common/request-context';
-import { AccountsService } from '../credits/accounts.service';
+import { AccountsService } from '../accounts/accounts.service';
 import { AuthErrorCode, AuthException } from './auth.exception';
 import { IS_PUBLIC } from './public.decorator';
 import { hasRole, Role } from './role.enum';

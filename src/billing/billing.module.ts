@@ -9,8 +9,6 @@ import { RetiredSubscriptionEntity } from './entities/retired-subscription.entit
 import { SubscriptionCheckoutEntity } from './entities/subscription-checkout.entity';
 import { LegacyCreditsController } from './legacy-credits.controller';
 import { PurchasesService } from './purchases.service';
-import { RenewalScheduler } from './renewal.scheduler';
-import { RenewalService } from './renewal.service';
 import { RetiredSubscriptionsService } from './retired-subscriptions.service';
 import { stripeClientProvider } from './stripe/stripe.client';
 import { StripeGateway } from './stripe/stripe.gateway';
@@ -34,11 +32,9 @@ import { SubscriptionsService } from './subscriptions.service';
     SubscriptionCheckoutsService,
     RetiredSubscriptionsService,
     StripeWebhookService,
-    RenewalService,
-    RenewalScheduler,
     BillingResolver,
   ],
   controllers: [StripeWebhookController, LegacyCreditsController],
-  exports: [SubscriptionsService, RenewalService],
+  exports: [SubscriptionsService],
 })
 export class BillingModule {}

@@ -6,7 +6,7 @@ import { EntityManager, FindOptionsWhere, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { decodeCursor, invalidCursor } from '../common/cursor';
 import { ACCOUNT_ID_PATTERN } from '../auth/token.service';
-import { AccountsService } from '../credits/accounts.service';
+import { AccountsService } from '../accounts/accounts.service';
 import { HistoryPage } from '../credits/balances.service';
 import { CreditsService } from '../credits/credits.service';
 import { PlansErrorCode, PlansException } from '../plans/plans.exception';

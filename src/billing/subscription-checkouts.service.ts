@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type Stripe from 'stripe';
 import { EntityManager, IsNull, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
-import { AccountEntity } from '../credits/entities/account.entity';
+import { AccountEntity } from '../accounts/entities/account.entity';
 import { PlanEntity } from '../plans/entities/plan.entity';
 import { SubscriptionCheckoutEntity, SubscriptionCheckoutStatus } from './entities/subscription-checkout.entity';
 import { StripeGateway } from './stripe/stripe.gateway';

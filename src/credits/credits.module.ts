@@ -1,28 +1,27 @@
 import { Module } from '@nestjs/common';
 import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AccountsService } from './accounts.service';
+import { AccountsModule } from '../accounts/accounts.module';
 import { BalancesService } from './balances.service';
-import { LedgerBatches } from './group-commit';
 import { CreditsInterceptor } from './credits.interceptor';
 import { CreditsResolver } from './credits.resolver';
 import { CreditsService } from './credits.service';
-import { AccountEntity } from './entities/account.entity';
 import { CreditBalanceEntity } from './entities/credit-balance.entity';
 import { CreditGrantEntity } from './entities/credit-grant.entity';
 import { CreditHoldEntity } from './entities/credit-hold.entity';
 import { CreditTransactionEntity } from './entities/credit-transaction.entity';
 import { CreditUsageEntity } from './entities/credit-usage.entity';
 import { GuardedOperations } from './guarded-operation';
-import { Ledger } from './ledger';
+import { LedgerModule } from './ledger.module';
 import { OpenHolds } from './open-holds';
 import { ReconciliationService } from './reconciliation.service';
 
 @Module({
   imports: [
     DiscoveryModule,
+    LedgerModule,
+    AccountsModule,
     TypeOrmModule.forFeature([
-      AccountEntity,
       CreditBalanceEntity,
       CreditGrantEntity,
       CreditHoldEntity,
@@ -31,9 +30,6 @@ import { ReconciliationService } from './reconciliation.service';
     ]),
   ],
   providers: [
-    Ledger,
-    LedgerBatches,
-    AccountsService,
     BalancesService,
     CreditsService,
     ReconciliationService,
@@ -43,6 +39,6 @@ import { ReconciliationService } from './reconciliation.service';
     // Enforces @RequiresCredits on any resolver or controller of the application; others pass untouched.
     { provide: APP_INTERCEPTOR, useClass: CreditsInterceptor },
   ],
-  exports: [AccountsService, BalancesService, CreditsService, ReconciliationService, OpenHolds],
+  exports: [AccountsModule, BalancesService, CreditsService, ReconciliationService, OpenHolds],
 })
 export class CreditsModule {}

@@ -6,7 +6,7 @@ import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../observability/metrics.service';
 import { inTransaction, retryLedgerCall } from '../database/transaction';
-import { AccountsService } from './accounts.service';
+import { AccountsService } from '../accounts/accounts.service';
 import { assertAmount, assertText, Charge, invalid, MAX_DESCRIPTION_LENGTH, MAX_IDEMPOTENCY_KEY_LENGTH, normalise, requestHash } from './charge-request';
 import { CreditType, GrantKind } from './credit-type.enum';
 import { CreditsErrorCode, CreditsException } from './credits.exception';

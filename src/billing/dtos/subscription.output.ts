@@ -1,5 +1,5 @@
 import { Field, ObjectType, registerEnumType } from '@nestjs/graphql';
-import { SubscriptionStatus } from '../../credits/entities/account.entity';
+import { SubscriptionStatus } from '../../accounts/entities/account.entity';
 import { PlanOutput } from '../../plans/dtos/plan.output';
 
 registerEnumType(SubscriptionStatus, { name: 'SubscriptionStatus' });

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import Stripe from 'stripe';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
-import { AccountEntity } from '../../credits/entities/account.entity';
+import { AccountEntity } from '../../accounts/entities/account.entity';
 import { BillingErrorCode, BillingException } from '../billing.exception';
 import { STRIPE_CLIENT } from './stripe.client';
 

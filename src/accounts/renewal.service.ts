@@ -3,8 +3,8 @@ import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { inTransaction } from '../database/transaction';
-import { AccountsService } from '../credits/accounts.service';
-import { CreditsService } from '../credits/credits.service';
+import { AccountsService } from './accounts.service';
+import { Ledger } from '../credits/ledger';
 import { MetricsService } from '../observability/metrics.service';
 
 export interface RenewalReport {
@@ -32,7 +32,7 @@ export class RenewalService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly accounts: AccountsService,
-    private readonly credits: CreditsService,
+    private readonly ledger: Ledger,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
     @Inject(AppConfig) private readonly config: AppConfig,
@@ -71,7 +71,7 @@ export class RenewalService {
     }
     let holdsReleased = 0;
     for (;;) {
-      const released = await this.credits.releaseExpiredHolds(BATCH * 10, at);
+      const released = await this.ledger.releaseExpiredHolds(at, BATCH * 10);
       holdsReleased += released;
       if (released < BATCH * 10) break;
     }

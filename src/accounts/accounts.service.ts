@@ -6,10 +6,10 @@ import { AppConfig } from '../config/app-config';
 import { inTransaction } from '../database/transaction';
 import { PlanEntity } from '../plans/entities/plan.entity';
 import { PlanCode } from '../plans/plan-code.enum';
-import { CreditType } from './credit-type.enum';
+import { CreditType } from '../credits/credit-type.enum';
 import { entitledPlan } from './entitled-plan';
 import { AccountEntity, SubscriptionStatus } from './entities/account.entity';
-import { Ledger } from './ledger';
+import { Ledger } from '../credits/ledger';
 import { nextPeriod, Period, periodAt } from './period-math';
 
 const POOLS = ['INTEGRATION', 'MESSAGE', 'PROJECT', 'WALLET'] as const;
