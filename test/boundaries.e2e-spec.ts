@@ -1,5 +1,5 @@
-import { RenewalService } from '../src/billing/renewal.service';
-import { AccountsService } from '../src/credits/accounts.service';
+import { RenewalService } from '../src/accounts/renewal.service';
+import { AccountsService } from '../src/accounts/accounts.service';
 import { CreditType } from '../src/credits/credit-type.enum';
 import { CreditsService } from '../src/credits/credits.service';
 import { DatabaseClock } from '../src/database/database-clock';

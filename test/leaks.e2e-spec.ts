@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { Role } from '../src/auth/role.enum';
-import { AccountsService } from '../src/credits/accounts.service';
+import { AccountsService } from '../src/accounts/accounts.service';
 import { CreditType } from '../src/credits/credit-type.enum';
 import { CreditsService } from '../src/credits/credits.service';
 import { Ledger } from '../src/credits/ledger';

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
-import { AccountsService } from '../src/credits/accounts.service';
+import { AccountsService } from '../src/accounts/accounts.service';
 import { CreditType } from '../src/credits/credit-type.enum';
 import { CreditsException } from '../src/credits/credits.exception';
 import { CreditsService } from '../src/credits/credits.service';
 import { ChargeLineResult, ChargeOutcome, Ledger, SettleOutcome } from '../src/credits/ledger';
-import { nextPeriod, periodAt } from '../src/credits/period-math';
+import { nextPeriod, periodAt } from '../src/accounts/period-math';
 import { inTransaction } from '../src/database/transaction';
 import {
   CaptureAnswer,

@@ -1,4 +1,4 @@
-import { AccountsService } from '../src/credits/accounts.service';
+import { AccountsService } from '../src/accounts/accounts.service';
 import { CreditType } from '../src/credits/credit-type.enum';
 import { CreditsErrorCode, CreditsException } from '../src/credits/credits.exception';
 import { CreditsService } from '../src/credits/credits.service';

@@ -1,8 +1,8 @@
 import { OnEvent } from '@nestjs/event-emitter';
 import { Injectable, Module } from '@nestjs/common';
-import { RenewalService } from '../src/billing/renewal.service';
-import { RenewalScheduler } from '../src/billing/renewal.scheduler';
-import { AccountsService } from '../src/credits/accounts.service';
+import { RenewalService } from '../src/accounts/renewal.service';
+import { RenewalScheduler } from '../src/accounts/renewal.scheduler';
+import { AccountsService } from '../src/accounts/accounts.service';
 import { CreditType } from '../src/credits/credit-type.enum';
 import { CreditsService } from '../src/credits/credits.service';
 import { UsageAlertEvent } from '../src/credits/usage-alert.event';

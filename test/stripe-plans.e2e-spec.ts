@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { RenewalService } from '../src/billing/renewal.service';
+import { RenewalService } from '../src/accounts/renewal.service';
 import { CreditType } from '../src/credits/credit-type.enum';
 import { CreditsService } from '../src/credits/credits.service';
 import { FakeStripe } from './support/fake-stripe';
