@@ -444,6 +444,14 @@ AS $function$
           USING ERRCODE = 'restrict_violation';
       END $function$;
 
+CREATE OR REPLACE FUNCTION public.credits_alert_thresholds()
+ RETURNS integer[]
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$
+  SELECT ARRAY[80, 100]
+$function$;
+
 CREATE OR REPLACE FUNCTION public.credits_available(p_allowance bigint, p_wallet bigint, p_rate bigint)
  RETURNS bigint
  LANGUAGE sql
@@ -1059,8 +1067,7 @@ BEGIN
     CONTINUE WHEN b_pool[v_b] = 'WALLET' OR b_balance[v_b] = b_start[v_b];
     v_a := array_position(a_id, b_account[v_b]);
     v_limit := CASE b_pool[v_b] WHEN 'MESSAGE' THEN a_message_limit[v_a] ELSE a_integration_limit[v_a] END;
-    CONTINUE WHEN (v_limit - b_start[v_b]) * 100 >= v_limit * 100
-               OR (v_limit - b_balance[v_b]) * 100 < v_limit * 80;
+    CONTINUE WHEN NOT credits_crosses_alert(v_limit, v_limit - b_start[v_b], v_limit - b_balance[v_b]);
     v_alerts := credits_record_alerts(b_account[v_b], b_pool[v_b], a_period_start[v_a], v_limit,
                                       v_limit - b_start[v_b], v_limit - b_balance[v_b], p_now);
     IF jsonb_array_length(v_alerts) > 0 THEN
@@ -1071,6 +1078,16 @@ BEGIN
   END LOOP;
   RETURN to_jsonb(v_results);
 END $function$;
+
+CREATE OR REPLACE FUNCTION public.credits_crosses_alert(p_limit bigint, p_before bigint, p_after bigint)
+ RETURNS boolean
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$
+  SELECT p_limit > 0
+     AND p_before * 100 < p_limit * (credits_alert_thresholds())[cardinality(credits_alert_thresholds())]
+     AND p_after * 100 >= p_limit * (credits_alert_thresholds())[1]
+$function$;
 
 CREATE OR REPLACE FUNCTION public.credits_debit_grant(p_grant uuid, p_kind text, p_max bigint, p_reference text, p_description text, p_now timestamp with time zone)
  RETURNS bigint
@@ -1326,8 +1343,7 @@ BEGIN
   v_wallet := v_wallet - v_from_wallet;
 
   v_used := v_account.credit_limit - v_balance;
-  IF v_from_allowance > 0 AND (v_used - v_from_allowance) * 100 < v_account.credit_limit * 100
-     AND v_used * 100 >= v_account.credit_limit * 80 THEN
+  IF v_from_allowance > 0 AND credits_crosses_alert(v_account.credit_limit, v_used - v_from_allowance, v_used) THEN
     v_alerts := credits_record_alerts(p_account, p_type, v_account.current_period_start, v_account.credit_limit,
                                       v_used - v_from_allowance, v_used, p_now);
   END IF;
@@ -1397,7 +1413,7 @@ DECLARE
   v_alerts jsonb := '[]';
 BEGIN
   IF p_limit IS NULL OR p_limit <= 0 THEN RETURN v_alerts; END IF;
-  FOREACH v_threshold IN ARRAY ARRAY[80, 100] LOOP
+  FOREACH v_threshold IN ARRAY credits_alert_thresholds() LOOP
     IF p_before * 100 < p_limit * v_threshold AND p_after * 100 >= p_limit * v_threshold THEN
       INSERT INTO usage_alerts (account_id, credit_type, period_start, threshold, used, credit_limit, created_at)
       VALUES (p_account, p_type, p_period_start, v_threshold, p_after, p_limit, p_now)

@@ -186,8 +186,7 @@ BEGIN
     CONTINUE WHEN b_pool[v_b] = 'WALLET' OR b_balance[v_b] = b_start[v_b];
     v_a := array_position(a_id, b_account[v_b]);
     v_limit := CASE b_pool[v_b] WHEN 'MESSAGE' THEN a_message_limit[v_a] ELSE a_integration_limit[v_a] END;
-    CONTINUE WHEN (v_limit - b_start[v_b]) * 100 >= v_limit * 100
-               OR (v_limit - b_balance[v_b]) * 100 < v_limit * 80;
+    CONTINUE WHEN NOT credits_crosses_alert(v_limit, v_limit - b_start[v_b], v_limit - b_balance[v_b]);
     v_alerts := credits_record_alerts(b_account[v_b], b_pool[v_b], a_period_start[v_a], v_limit,
                                       v_limit - b_start[v_b], v_limit - b_balance[v_b], p_now);
     IF jsonb_array_length(v_alerts) > 0 THEN

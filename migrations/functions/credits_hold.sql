@@ -107,8 +107,7 @@ BEGIN
   v_wallet := v_wallet - v_from_wallet;
 
   v_used := v_account.credit_limit - v_balance;
-  IF v_from_allowance > 0 AND (v_used - v_from_allowance) * 100 < v_account.credit_limit * 100
-     AND v_used * 100 >= v_account.credit_limit * 80 THEN
+  IF v_from_allowance > 0 AND credits_crosses_alert(v_account.credit_limit, v_used - v_from_allowance, v_used) THEN
     v_alerts := credits_record_alerts(p_account, p_type, v_account.current_period_start, v_account.credit_limit,
                                       v_used - v_from_allowance, v_used, p_now);
   END IF;

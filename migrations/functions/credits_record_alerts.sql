@@ -1,4 +1,4 @@
--- Records the usage alerts a charge crossed: 80 % and 100 % of the type's limit, once per account, type, period
+-- Records the usage alerts a charge crossed (credits_alert_thresholds: 80 % and 100 % of the type's limit), once per account, type, period
 -- and threshold, even under concurrent charges (a unique key). p_before and p_after count what is used or held.
 -- Returns the alerts newly recorded.
 -- Locks: none of its own; called while the charge holds its pools.
@@ -11,7 +11,7 @@ DECLARE
   v_alerts jsonb := '[]';
 BEGIN
   IF p_limit IS NULL OR p_limit <= 0 THEN RETURN v_alerts; END IF;
-  FOREACH v_threshold IN ARRAY ARRAY[80, 100] LOOP
+  FOREACH v_threshold IN ARRAY credits_alert_thresholds() LOOP
     IF p_before * 100 < p_limit * v_threshold AND p_after * 100 >= p_limit * v_threshold THEN
       INSERT INTO usage_alerts (account_id, credit_type, period_start, threshold, used, credit_limit, created_at)
       VALUES (p_account, p_type, p_period_start, v_threshold, p_after, p_limit, p_now)

@@ -20,6 +20,8 @@ export const DATABASE_FUNCTIONS = [
   'credits_grant_priority',
   'credits_grant',
   'credits_expire_allowance',
+  'credits_alert_thresholds',
+  'credits_crosses_alert',
   'credits_record_alerts',
   'credits_charge',
   'credits_return_allocation',
