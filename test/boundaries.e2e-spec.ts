@@ -3,6 +3,7 @@ import { AccountsService } from '../src/accounts/accounts.service';
 import { CreditType } from '../src/credits/credit-type.enum';
 import { CreditsService } from '../src/credits/credits.service';
 import { DatabaseClock } from '../src/database/database-clock';
+import { deadlocksCounted } from './support/boundary';
 import { FakeStripe } from './support/fake-stripe';
 import { GuardedTestModule } from './support/guarded-test.module';
 import { periodInvoice, postWebhook, stripeEvent } from './support/stripe-events';
@@ -32,13 +33,7 @@ describe('periods, instances and clocks (e2e)', () => {
     });
     afterAll(() => second.close());
 
-    const deadlocks = async () => {
-      await t.dataSource.query('SELECT pg_stat_clear_snapshot()');
-      const [row] = await t.dataSource.query(
-        'SELECT deadlocks::int AS n FROM pg_stat_database WHERE datname = current_database()',
-      );
-      return row.n as number;
-    };
+    const deadlocks = () => deadlocksCounted((sql, parameters) => t.dataSource.query(sql, parameters));
 
     it('lets a charge write its ledger rows while a renewal holds the account, instead of deadlocking', async () => {
       const accountId = newAccount();

@@ -8,6 +8,7 @@ import { ReconciliationService } from '../src/credits/reconciliation.service';
 import { databaseOptions } from '../src/database/database.options';
 import { CreditPackageEntity } from '../src/plans/entities/credit-package.entity';
 import { PlanEntity } from '../src/plans/entities/plan.entity';
+import { deadlocksCounted, endCurrentPeriods } from './support/boundary';
 import { createTestDatabase } from './support/database';
 import { FakeStripe } from './support/fake-stripe';
 import { ServiceProcess } from './support/service-process';
@@ -63,13 +64,7 @@ describe('several instances on one database (e2e, real service processes)', () =
 
       // Accounts created on both instances at once, then moved to an ended period so that both crons race to renew.
       await Promise.all(users.flatMap((user) => [0, 1].map((i) => graphql(url(i), '{ billing { accountId } }', {}, tokens.get(user)!))));
-      await dataSource.query(
-        `UPDATE accounts SET period_anchor = now() - interval '1 month' - interval '2 seconds',
-                             current_period_start = now() - interval '1 month' - interval '2 seconds',
-                             current_period_end = now() - interval '2 seconds'
-          WHERE id = ANY($1)`,
-        [users],
-      );
+      await endCurrentPeriods((sql, parameters) => dataSource.query(sql, parameters), users);
 
       // Purchases completed by webhooks delivered to both instances, twice each, plus the payment intent event.
       const sessions = [];
@@ -158,13 +153,7 @@ describe('several instances on one database (e2e, real service processes)', () =
     ];
     const dataSource = new DataSource({ ...databaseOptions(database.url, 2) });
     await dataSource.initialize();
-    const deadlocks = async () => {
-      await dataSource.query('SELECT pg_stat_clear_snapshot()');
-      const [row] = await dataSource.query(
-        'SELECT deadlocks::int AS n FROM pg_stat_database WHERE datname = current_database()',
-      );
-      return row.n as number;
-    };
+    const deadlocks = () => deadlocksCounted((sql, parameters) => dataSource.query(sql, parameters));
     try {
       const users = Array.from({ length: 3 }, (_, i) => `boundary-${i}`);
       const tokens = new Map(await Promise.all(users.map(async (user) => [user, await signToken(TEST_JWT_SECRET, user)] as const)));
@@ -180,13 +169,7 @@ describe('several instances on one database (e2e, real service processes)', () =
       const before = await deadlocks();
       // The period ends: the charges below renew it on both instances at once, and take each account's new
       // allowance past 80 %, recording usage alerts (rows with a foreign key to the account) as they go.
-      await dataSource.query(
-        `UPDATE accounts SET period_anchor = now() - interval '1 month' - interval '2 seconds',
-                             current_period_start = now() - interval '1 month' - interval '2 seconds',
-                             current_period_end = now() - interval '2 seconds'
-          WHERE id = ANY($1)`,
-        [users],
-      );
+      await endCurrentPeriods((sql, parameters) => dataSource.query(sql, parameters), users);
       const answers = await Promise.all(
         Array.from({ length: 30 }, (_, i) => consume(i, users[i % users.length], 9, `boundary-${i}`)),
       );

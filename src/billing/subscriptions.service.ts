@@ -57,6 +57,11 @@ function followsPeriod(account: AccountEntity, period: Period, startsPaid: boole
   return startsPaid && period.start.getTime() !== account.currentPeriodStart.getTime() && period.end > account.currentPeriodStart;
 }
 
+/** The period the account is in, as Stripe has it, ends when Stripe says: its end, when Stripe reports that period. */
+function stripeEndOf(account: AccountEntity, period: Period | null): Partial<AccountEntity> {
+  return period && period.start.getTime() === account.currentPeriodStart.getTime() ? { currentPeriodEnd: period.end } : {};
+}
+
 /** The moment Stripe's monthly billing cycle is aligned to (the end of a trial, a moved anchor), if it says. */
 function billingAnchor(subscription: Stripe.Subscription): Date | null {
   return Number.isSafeInteger(subscription.billing_cycle_anchor) && subscription.billing_cycle_anchor > 0
@@ -292,8 +297,7 @@ export class SubscriptionsService {
       });
       return true;
     }
-    // The period the account is in, as Stripe has it: it ends when Stripe says.
-    if (period && period.start.getTime() === account.currentPeriodStart.getTime()) changes.currentPeriodEnd = period.end;
+    Object.assign(changes, stripeEndOf(account, period));
     const current = await this.plans.getPlan(subscribed, manager);
     if (plan.rank > current.rank || attaching) {
       // Stripe applies our upgrades only once their invoice is paid (a pending update until then).
@@ -351,7 +355,7 @@ export class SubscriptionsService {
       // The billing anchor stays the subscription's: a period's start is not one (a trial's end, a clamped day).
       await this.accounts.startPeriod(manager, account, period, plan, now, { ...changes, subscriptionPlanCode: plan });
     } else {
-      if (period && period.start.getTime() === account.currentPeriodStart.getTime()) changes.currentPeriodEnd = period.end;
+      Object.assign(changes, stripeEndOf(account, period));
       // The period is paid: an account that fell back to FREE while unpaid has its plan again.
       await this.accounts.update(manager, account.id, changes);
       await this.accounts.entitle(manager, account.id, now);

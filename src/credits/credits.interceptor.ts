@@ -9,7 +9,7 @@ import { BillingRequest, requestOf } from '../common/request-context';
 import { createValidationPipe } from '../common/validation';
 import { CreditType } from './credit-type.enum';
 import { CreditsErrorCode, CreditsException } from './credits.exception';
-import { Charge, MAX_IDEMPOTENCY_KEY_LENGTH } from './charge-request';
+import { Charge, MAX_IDEMPOTENCY_KEY_LENGTH, normalise } from './charge-request';
 import { CreditsService, Hold } from './credits.service';
 import { FieldChargeOutcome, GuardedField, GuardedOperations } from './guarded-operation';
 import { attachMeteredCall, MeteredCall } from './metered-call';
@@ -99,7 +99,7 @@ export class CreditsInterceptor implements NestInterceptor {
     const together = await this.operationCharges(context, request, account.id);
     const responseKey = this.responseKey(context);
     const outcome = (status: FieldChargeOutcome['status'], charged: Charge[] = []) =>
-      together?.outcomes.push({ field: responseKey, status, charges: charged });
+      together?.outcomes.push({ field: responseKey, status, charges: charged.map(({ type, amount }) => ({ type, amount })) });
 
     let hold: Hold;
     try {
@@ -142,7 +142,7 @@ export class CreditsInterceptor implements NestInterceptor {
         settled();
         if (call.settled) {
           // The handler's transaction committed its work and the charge before it failed: the charge stands.
-          outcome('CHARGED', (call.captured ?? charges).map(({ type, amount }) => ({ type, amount })));
+          outcome('CHARGED', call.captured ?? charges);
           return throwError(() => error);
         }
         outcome('RELEASED');
@@ -157,14 +157,14 @@ export class CreditsInterceptor implements NestInterceptor {
           (async () => {
             if (call.captured) {
               settled();
-              outcome('CHARGED', call.captured.map(({ type, amount }) => ({ type, amount })));
+              outcome('CHARGED', call.captured);
               return result;
             }
             const actuals = withinReserved(call.reported, charges);
             try {
               const captured = await this.credits.capture(account.id, hold.id, actuals, replayable(result));
               settled();
-              outcome('CHARGED', captured.map(({ type, amount }) => ({ type, amount })));
+              outcome('CHARGED', captured);
             } catch (error) {
               if (error instanceof CreditsException) {
                 // The ledger's own answer (a reported amount it refuses), not an outage: trying again changes nothing.
@@ -257,7 +257,7 @@ export class CreditsInterceptor implements NestInterceptor {
         planned.push({ field, charges: chargesOf(field.guarded.requirements, args) });
       }
       for (const { field, charges } of planned) {
-        const operation = field.responseKey === field.fieldName ? field.fieldName : `${field.fieldName} (${field.responseKey})`;
+        const operation = operationLabel(field.fieldName, field.responseKey);
         const hold = await this.credits.reserve(accountId, charges, {
           idempotencyKey: this.idempotencyKey(request, operation),
           description: operation,
@@ -321,7 +321,7 @@ export class CreditsInterceptor implements NestInterceptor {
   private operationName(context: ExecutionContext): string {
     if (context.getType<GqlContextType>() === 'graphql') {
       const info = GqlExecutionContext.create(context).getInfo<GraphQLResolveInfo>();
-      return info.path.key === info.fieldName ? info.fieldName : `${info.fieldName} (${String(info.path.key)})`;
+      return operationLabel(info.fieldName, String(info.path.key));
     }
     return `${context.getClass().name}.${context.getHandler().name}`;
   }
@@ -357,11 +357,15 @@ function withinReserved(
   reported: Partial<Record<CreditType, number>>,
   charges: Charge[],
 ): Partial<Record<CreditType, number>> {
-  const reserved = new Map<CreditType, number>();
-  for (const charge of charges) reserved.set(charge.type, (reserved.get(charge.type) ?? 0) + charge.amount);
+  const reserved = new Map(normalise(charges).map(({ type, amount }) => [type, amount]));
   const actuals: Partial<Record<CreditType, number>> = {};
   for (const [type, amount] of Object.entries(reported) as Array<[CreditType, number]>) {
     actuals[type] = Math.min(amount, reserved.get(type) ?? 0);
   }
   return actuals;
+}
+
+/** A guarded field's name for ledger rows and idempotency keys: the field, and its alias when it has one. */
+function operationLabel(fieldName: string, responseKey: string): string {
+  return responseKey === fieldName ? fieldName : `${fieldName} (${responseKey})`;
 }

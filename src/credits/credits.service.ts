@@ -150,9 +150,7 @@ export class CreditsService {
       return this.chargeLate(accountId, holdId, actuals);
     }
     if (outcome.status !== 'OK') throw this.settleFailure(outcome, holdId);
-    if (!outcome.replayed) {
-      for (const line of outcome.charges ?? []) this.metrics.creditsConsumed.inc({ type: line.type }, line.amount);
-    }
+    if (!outcome.replayed) this.countConsumed(outcome.charges);
     return outcome.charges ?? [];
   }
 
@@ -174,15 +172,24 @@ export class CreditsService {
       ? await this.ledger.captureWhole(manager, accountId, holdId, now, result === undefined ? null : JSON.stringify(result))
       : await this.ledger.capture(manager, accountId, holdId, actuals, now, result);
     if (outcome.status === 'OK') {
-      if (!outcome.replayed) {
-        for (const line of outcome.charges ?? []) this.metrics.creditsConsumed.inc({ type: line.type }, line.amount);
-      }
+      if (!outcome.replayed) this.countConsumed(outcome.charges);
       return outcome.charges ?? [];
     }
     if (outcome.status !== 'HOLD_EXPIRED' && outcome.status !== 'HOLD_RELEASED') throw this.settleFailure(outcome, holdId);
     const charged: ChargeLineResult[] = [];
-    for (const line of await this.lateLines(accountId, holdId, actuals, manager)) {
-      const request = this.lateCharge(accountId, holdId, line, now);
+    for (const line of await this.lateLines(manager, accountId, holdId, actuals)) {
+      const options = lateChargeOptions(holdId, line.type);
+      const key = options.idempotencyKey;
+      const request = {
+        accountId,
+        mode: 'CONSUME' as const,
+        lines: [line],
+        now,
+        holdTtlSeconds: this.config.HOLD_TTL_SECONDS,
+        idempotencyKey: key,
+        requestHash: requestHash(accountId, 'CONSUME', [line]),
+        description: options.description,
+      };
       let late = await this.ledger.charge(manager, request);
       if (late.status === 'RENEW') {
         await this.accounts.renewIfDue(manager, accountId, now);
@@ -205,8 +212,7 @@ export class CreditsService {
    * The work of a request succeeded but its hold was given back before the capture (the sweeper took it while the
    * database or this instance stalled for longer than the hold's life, or a shutdown released it while the handler
    * was still running): a capture says the work was done, so its charges are taken afresh, once, if they can still
-   * be paid. What
-   * cannot be paid any more is recorded as a shortfall for an operator, and counted.
+   * be paid. What cannot be paid any more is recorded as a shortfall for an operator, and counted.
    */
   private async chargeLate(
     accountId: string,
@@ -214,20 +220,9 @@ export class CreditsService {
     actuals: Partial<Record<CreditType, number>>,
   ): Promise<ChargeLineResult[]> {
     const charged: ChargeLineResult[] = [];
-    for (const line of await this.lateLines(accountId, holdId, actuals)) {
-      const now = this.clock.now();
-      const request = this.lateCharge(accountId, holdId, line, now);
-      const outcome = await retryLedgerCall(async () => {
-        const first = await this.ledger.charge(undefined, request);
-        if (first.status !== 'RENEW') return first;
-        return inTransaction(this.dataSource, async (manager) => {
-          await this.accounts.renewIfDue(manager, accountId, now);
-          return this.ledger.charge(manager, request);
-        });
-      });
+    for (const line of await this.lateLines(undefined, accountId, holdId, actuals)) {
+      const outcome = await this.charge(accountId, 'CONSUME', [line], lateChargeOptions(holdId, line.type));
       if (outcome.status === 'OK') {
-        this.count('CONSUME', outcome);
-        this.publishAlerts(accountId, outcome.alerts);
         charged.push(...(outcome.charges ?? []));
         continue;
       }
@@ -241,7 +236,7 @@ export class CreditsService {
           reason: 'LATE_CAPTURE',
           reference: holdId,
           description: `capture after hold ${holdId} was given back: ${outcome.status}`,
-          now,
+          now: this.clock.now(),
         }),
       );
       this.logger.error(
@@ -254,32 +249,15 @@ export class CreditsService {
 
   /** What a hold reserved, lowered to the actual amounts reported, as charge lines (zero amounts left out). */
   private async lateLines(
+    manager: EntityManager | undefined,
     accountId: string,
     holdId: string,
     actuals: Partial<Record<CreditType, number>>,
-    manager?: EntityManager,
   ): Promise<ChargeLine[]> {
-    const sql = 'SELECT charges FROM credit_holds WHERE id = $1 AND account_id = $2';
-    const rows: Array<{ charges: Charge[] }> = await (manager ?? this.dataSource).query(sql, [holdId, accountId]);
-    return (rows[0]?.charges ?? [])
+    return (await this.ledger.holdCharges(manager, accountId, holdId))
       .map((charge) => ({ type: charge.type, amount: Math.min(actuals[charge.type] ?? charge.amount, charge.amount) }))
       .filter((charge) => charge.amount > 0)
       .map((charge) => ({ ...charge, walletRate: this.walletRate(charge.type) }));
-  }
-
-  /** A fresh charge standing for a hold's capture, keyed by the hold so that it is taken at most once. */
-  private lateCharge(accountId: string, holdId: string, line: ChargeLine, now: Date): Parameters<Ledger['charge']>[1] {
-    const idempotencyKey = `late-capture:${holdId}:${line.type}`;
-    return {
-      accountId,
-      mode: 'CONSUME',
-      lines: [line],
-      now,
-      holdTtlSeconds: this.config.HOLD_TTL_SECONDS,
-      idempotencyKey,
-      requestHash: requestHash(accountId, 'CONSUME', [line]),
-      description: `capture of hold ${holdId} after it was given back`,
-    };
   }
 
   /** Gives a pending hold back whole. Releasing a settled hold changes nothing. */
@@ -480,9 +458,11 @@ export class CreditsService {
 
   private count(mode: 'HOLD' | 'CONSUME', outcome: ChargeOutcome): void {
     if (outcome.status === 'REFUSED') this.metrics.creditsRefused.inc({ type: outcome.creditType });
-    if (outcome.status === 'OK' && mode === 'CONSUME' && !outcome.replayed) {
-      for (const line of outcome.charges ?? []) this.metrics.creditsConsumed.inc({ type: line.type }, line.amount);
-    }
+    if (outcome.status === 'OK' && mode === 'CONSUME' && !outcome.replayed) this.countConsumed(outcome.charges);
+  }
+
+  private countConsumed(charges: ChargeLineResult[] | undefined): void {
+    for (const line of charges ?? []) this.metrics.creditsConsumed.inc({ type: line.type }, line.amount);
   }
 
   /** Published after the charge committed, so listeners never hear of an alert that was rolled back. */
@@ -523,4 +503,12 @@ export class CreditsService {
         throw new Error(`Unexpected settle outcome ${outcome.status}`);
     }
   }
+}
+
+/** A fresh charge standing for a hold's capture, keyed by the hold so that it is taken at most once. */
+function lateChargeOptions(holdId: string, type: CreditType): { idempotencyKey: string; description: string } {
+  return {
+    idempotencyKey: `late-capture:${holdId}:${type}`,
+    description: `capture of hold ${holdId} after it was given back`,
+  };
 }

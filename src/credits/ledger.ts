@@ -282,6 +282,19 @@ export class Ledger {
     );
   }
 
+  /** What a hold of the account reserved (none for a hold of another account). */
+  async holdCharges(
+    manager: EntityManager | undefined,
+    accountId: string,
+    holdId: string,
+  ): Promise<Array<{ type: CreditType; amount: number }>> {
+    const sql = 'SELECT charges FROM credit_holds WHERE id = $1 AND account_id = $2';
+    const rows: Array<{ charges: Array<{ type: CreditType; amount: number }> }> = manager
+      ? await manager.query(sql, [holdId, accountId])
+      : (await this.pool.query(sql, [holdId, accountId])).rows;
+    return rows[0]?.charges ?? [];
+  }
+
   /** Settles a hold whole; `result` is the operation's serialised answer, kept for replays of its key. */
   captureWhole(
     manager: EntityManager | undefined,
