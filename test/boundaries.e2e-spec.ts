@@ -112,7 +112,7 @@ describe('periods, instances and clocks (e2e)', () => {
       (await t.gql(OVERVIEW, {}, { as: accountId })).data!.billing.balances.find((b: any) => b.creditType === type);
     await t.gql(OVERVIEW, {}, { as: accountId });
     const credits = t.app.get(CreditsService);
-    const hold = await credits.reserve(accountId, [{ type: CreditType.MESSAGE, amount: 6 }]);
+    const hold = await credits.hold(accountId, [{ type: CreditType.MESSAGE, amount: 6 }]);
     expect(await balanceOf('MESSAGE')).toMatchObject({ used: 0, held: 6, remaining: 4 });
     const [{ end }] = await t.dataSource.query(`SELECT current_period_end AS end FROM accounts WHERE id = $1`, [accountId]);
     try {
@@ -271,7 +271,7 @@ describe('periods, instances and clocks (e2e)', () => {
       await t.gql(OVERVIEW, {}, { as: accountId });
       const answer = t.gql('mutation { slowMessage(ms: 800) }', {}, { as: accountId });
       await sleep(300);
-      expect(await fast.app.get(CreditsService).releaseExpiredHolds()).toBe(0);
+      expect(await fast.app.get(CreditsService).expireHolds()).toBe(0);
       expect((await answer).data).toEqual({ slowMessage: true });
       const [usage] = await t.dataSource.query(`SELECT hold_id FROM credit_usage WHERE account_id = $1`, [accountId]);
       expect(usage.hold_id).not.toBeNull();

@@ -23,7 +23,7 @@ describe('history (e2e): cursor pagination over the ledger', () => {
   beforeAll(async () => {
     t = await startTestApp();
     const credits = t.app.get(CreditsService);
-    await credits.grantWallet({ accountId, amount: 1000, kind: 'ADMIN', sourceKey: 'history-seed' });
+    await credits.grant({ accountId, amount: 1000, kind: 'ADMIN', sourceKey: 'history-seed' });
     for (let i = 0; i < 40; i++) await credits.consume(accountId, { type: CreditType.INTEGRATION, amount: 1 + (i % 3) });
   });
   afterAll(() => t.close());

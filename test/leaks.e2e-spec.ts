@@ -3,7 +3,7 @@ import { Role } from '../src/auth/role.enum';
 import { AccountsService } from '../src/accounts/accounts.service';
 import { CreditType } from '../src/credits/credit-type.enum';
 import { CreditsService } from '../src/credits/credits.service';
-import { Ledger } from '../src/credits/ledger';
+import { LedgerFunctions } from '../src/credits/ledger-functions';
 import { OpenHolds } from '../src/credits/open-holds';
 import { MetricsService } from '../src/observability/metrics.service';
 import { FakeStripe } from './support/fake-stripe';
@@ -138,7 +138,7 @@ describe('no credit is given away (e2e)', () => {
       const answer = short.gql('mutation { slowMessage(ms: 7000) }', {}, { as: accountId });
       await sleep(6300);
       // Past the TTL the request started with, a sweeper (any instance's) finds nothing to give back.
-      expect(await short.app.get(CreditsService).releaseExpiredHolds()).toBe(0);
+      expect(await short.app.get(CreditsService).expireHolds()).toBe(0);
       const res = await answer;
       expect(res.errors).toBeUndefined();
       expect(res.data).toEqual({ slowMessage: true });
@@ -153,7 +153,7 @@ describe('no credit is given away (e2e)', () => {
       const answer = t.gql('mutation { slowMessage(ms: 600) }', {}, { as: accountId });
       await sleep(200);
       t.clock.advance((t.config.HOLD_TTL_SECONDS + 5) * 1000);
-      expect(await t.app.get(CreditsService).releaseExpiredHolds()).toBe(1);
+      expect(await t.app.get(CreditsService).expireHolds()).toBe(1);
       const res = await answer;
       t.clock.set(new Date());
       expect(res.data).toEqual({ slowMessage: true });
@@ -174,7 +174,7 @@ describe('no credit is given away (e2e)', () => {
       const answer = t.gql('mutation { slowMessage(ms: 600) }', {}, { as: accountId });
       await sleep(200);
       t.clock.advance((t.config.HOLD_TTL_SECONDS + 5) * 1000);
-      expect(await t.app.get(CreditsService).releaseExpiredHolds()).toBe(1);
+      expect(await t.app.get(CreditsService).expireHolds()).toBe(1);
       const spend = await t.gql(CONSUME, { input: { creditType: 'MESSAGE', amount: 10, idempotencyKey: `all-${accountId}` } }, { as: accountId });
       expect(spend.errors).toBeUndefined();
       const res = await answer;
@@ -292,7 +292,7 @@ describe('no credit is given away (e2e)', () => {
       expect(spent.data!.consumeCredits).toMatchObject({ allowed: true, fromWallet: 0 });
       // A request holds the 100 wallet credits when the refund arrives, then fails.
       const credits = s.app.get(CreditsService);
-      const hold = await credits.reserve(accountId, [{ type: CreditType.INTEGRATION, amount: 100 }]);
+      const hold = await credits.hold(accountId, [{ type: CreditType.INTEGRATION, amount: 100 }]);
       expect((await refund(purchase, 'ch_held')).status).toBe(200);
       await credits.release(accountId, hold.id);
       expect((await s.gql(OVERVIEW, {}, { as: accountId })).data!.billing.wallet.balance).toBe(0);
@@ -309,7 +309,7 @@ describe('no credit is given away (e2e)', () => {
       const first = await buy(accountId);
       await s.gql(CONSUME, { input: { creditType: 'INTEGRATION', amount: 100, idempotencyKey: 'allowance' } }, { as: accountId });
       const credits = s.app.get(CreditsService);
-      const hold = await credits.reserve(accountId, [{ type: CreditType.INTEGRATION, amount: 100 }]);
+      const hold = await credits.hold(accountId, [{ type: CreditType.INTEGRATION, amount: 100 }]);
       expect((await refund(first, 'ch_spent')).status).toBe(200);
       await credits.capture(accountId, hold.id);
       // The 100 held credits were spent although they were refunded: the wallet owes them.
@@ -343,11 +343,11 @@ describe('no credit is given away (e2e)', () => {
       hash: `hash-${account}-${key}`,
       description: null,
     });
-    const outcomes = await t.app.get(Ledger).consumeBatch([request('P', 'k1|n'), request('P|k1', 'n')], new Date());
+    const outcomes = await t.app.get(LedgerFunctions).consumeBatch([request('P', 'k1|n'), request('P|k1', 'n')], new Date());
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['OK', 'OK']);
     expect(outcomes.map((outcome) => (outcome as { replayed: boolean }).replayed)).toEqual([false, false]);
     // And again, now from the stored usage: each replays its own.
-    const again = await t.app.get(Ledger).consumeBatch([request('P', 'k1|n'), request('P|k1', 'n')], new Date());
+    const again = await t.app.get(LedgerFunctions).consumeBatch([request('P', 'k1|n'), request('P|k1', 'n')], new Date());
     expect(again.map((outcome) => [outcome.status, (outcome as { replayed: boolean }).replayed])).toEqual([
       ['OK', true],
       ['OK', true],
@@ -383,7 +383,7 @@ describe('no credit is given away (e2e)', () => {
     const accountId = newAccount();
     const credits = t.app.get(CreditsService);
     for (let i = 0; i < 3; i++) {
-      await credits.grantWallet({ accountId, amount: 1_000_000_000, kind: 'PURCHASE', sourceKey: `lifetime-${accountId}-${i}` });
+      await credits.grant({ accountId, amount: 1_000_000_000, kind: 'PURCHASE', sourceKey: `lifetime-${accountId}-${i}` });
       const spend = await credits.consume(accountId, { type: CreditType.INTEGRATION, amount: 1_000_000_000 });
       expect(spend.allowed).toBe(true);
     }

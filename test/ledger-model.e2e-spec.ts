@@ -3,7 +3,7 @@ import { AccountsService } from '../src/accounts/accounts.service';
 import { CreditType } from '../src/credits/credit-type.enum';
 import { CreditsException } from '../src/credits/credits.exception';
 import { CreditsService } from '../src/credits/credits.service';
-import { ChargeLineResult, ChargeOutcome, Ledger, SettleOutcome } from '../src/credits/ledger';
+import { ChargeLineResult, ChargeOutcome, LedgerFunctions, SettleOutcome } from '../src/credits/ledger-functions';
 import { nextPeriod, periodAt } from '../src/accounts/period-math';
 import { inTransaction } from '../src/database/transaction';
 import {
@@ -185,7 +185,7 @@ const lines = (charges: ChargeLineResult[] | undefined): Line[] =>
 describe('the ledger against its model (e2e, real PostgreSQL, property-based)', () => {
   let t: TestApp;
   let credits: CreditsService;
-  let ledger: Ledger;
+  let ledger: LedgerFunctions;
   let accounts: AccountsService;
   let rules: LedgerRules;
   let run = 0;
@@ -193,7 +193,7 @@ describe('the ledger against its model (e2e, real PostgreSQL, property-based)', 
   beforeAll(async () => {
     t = await startTestApp({ WALLET_RATE_MESSAGE: String(RATES.MESSAGE), WALLET_RATE_INTEGRATION: String(RATES.INTEGRATION) });
     credits = t.app.get(CreditsService);
-    ledger = t.app.get(Ledger);
+    ledger = t.app.get(LedgerFunctions);
     accounts = t.app.get(AccountsService);
     const [free] = await t.dataSource.query(
       `SELECT message_limit, integration_limit, project_limit FROM plans WHERE code = 'FREE'`,
@@ -220,7 +220,7 @@ describe('the ledger against its model (e2e, real PostgreSQL, property-based)', 
   const chargeLines = (charges: Charge[]) => charges.map((charge) => ({ ...charge, walletRate: RATES[charge.type] }));
 
   function chargeFunction(lane: Lane, mode: 'HOLD' | 'CONSUME', charges: Charge[]): Promise<ChargeOutcome> {
-    // Straight to credits_charge, not the lean credits_hold that Ledger.charge picks for a single hold.
+    // Straight to credits_charge, not the lean credits_hold that CreditsService picks for a single hold.
     return renewing(lane, async () => {
       const [row] = await t.dataSource.query('SELECT credits_charge($1, $2, $3::jsonb, $4, $5, NULL, NULL, NULL) AS r', [
         lane.account,
@@ -241,7 +241,7 @@ describe('the ledger against its model (e2e, real PostgreSQL, property-based)', 
 
   async function serviceReserve(lane: Lane, charges: Charge[]): Promise<{ id: string } | { code: string; available: number }> {
     try {
-      const hold = await credits.reserve(lane.account, charges as Array<{ type: CreditType; amount: number }>);
+      const hold = await credits.hold(lane.account, charges as Array<{ type: CreditType; amount: number }>);
       return { id: hold.id };
     } catch (error) {
       if (!(error instanceof CreditsException)) throw error;
@@ -393,7 +393,7 @@ describe('the ledger against its model (e2e, real PostgreSQL, property-based)', 
                 reference: null,
                 now: t.clock.now(),
               })
-            : await credits.grantWallet(request);
+            : await credits.grant(request);
         if (!outcome.refused) lane.grantIds.set(label, outcome.grantId);
         model.grant({ label, pool: 'WALLET', kind: op.grantKind, amount: op.amount, priority: WALLET_PRIORITY[op.grantKind], expiresAt });
         return { actual: outcome.refused ? 'REFUSED' : outcome.created, expected: true };
@@ -584,7 +584,7 @@ describe('the ledger against its model (e2e, real PostgreSQL, property-based)', 
         for (const lane of lanes) lane.model.at(t.clock.now());
         let sweepCount: { actual: number; expected: number } | null = null;
         if (op.kind === 'sweep') {
-          sweepCount = { actual: await credits.releaseExpiredHolds(), expected: lanes.reduce((sum, lane) => sum + lane.model.sweep(), 0) };
+          sweepCount = { actual: await credits.expireHolds(), expected: lanes.reduce((sum, lane) => sum + lane.model.sweep(), 0) };
         }
         const views = [];
         for (const lane of lanes) {
@@ -602,7 +602,7 @@ describe('the ledger against its model (e2e, real PostgreSQL, property-based)', 
       }
     } finally {
       // Nothing of this sequence may be left for the next one's sweeper.
-      await credits.releaseExpiredHolds(10_000, new Date('2100-01-01T00:00:00Z'));
+      await credits.expireHolds(10_000, new Date('2100-01-01T00:00:00Z'));
     }
   }
 

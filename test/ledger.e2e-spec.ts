@@ -2,7 +2,7 @@ import { AccountsService } from '../src/accounts/accounts.service';
 import { CreditType } from '../src/credits/credit-type.enum';
 import { CreditsErrorCode, CreditsException } from '../src/credits/credits.exception';
 import { CreditsService } from '../src/credits/credits.service';
-import { Ledger } from '../src/credits/ledger';
+import { LedgerFunctions } from '../src/credits/ledger-functions';
 import { startTestApp, TestApp } from './support/test-app';
 
 describe('credit ledger (e2e, real PostgreSQL)', () => {
@@ -74,7 +74,7 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
     for (let i = 0; i < 3; i++) await credits.consume(accountId, { type: CreditType.PROJECT, amount: 1 });
     const rowsBefore = await ledgerRows(accountId);
     const code = await codeOf(
-      credits.reserve(accountId, [
+      credits.hold(accountId, [
         { type: CreditType.MESSAGE, amount: 1 },
         { type: CreditType.PROJECT, amount: 1 },
       ]),
@@ -87,7 +87,7 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
 
   it('captures a smaller actual amount and gives the rest back', async () => {
     const accountId = await newAccount();
-    const hold = await credits.reserve(accountId, [{ type: CreditType.INTEGRATION, amount: 10 }]);
+    const hold = await credits.hold(accountId, [{ type: CreditType.INTEGRATION, amount: 10 }]);
     expect(await pool(accountId, 'INTEGRATION')).toEqual({ balance: 90, held: 10 });
     const [settled] = await credits.capture(accountId, hold.id, { [CreditType.INTEGRATION]: 4 });
     expect(settled).toMatchObject({ type: 'INTEGRATION', amount: 4, fromAllowance: 4, fromWallet: 0, remaining: 96 });
@@ -104,7 +104,7 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
     // Capturing twice changes nothing; capturing more than was reserved is refused.
     await credits.capture(accountId, hold.id);
     expect(await pool(accountId, 'INTEGRATION')).toEqual({ balance: 96, held: 0 });
-    const other = await credits.reserve(accountId, [{ type: CreditType.INTEGRATION, amount: 2 }]);
+    const other = await credits.hold(accountId, [{ type: CreditType.INTEGRATION, amount: 2 }]);
     expect(await codeOf(credits.capture(accountId, other.id, { [CreditType.INTEGRATION]: 3 }))).toBe(
       CreditsErrorCode.INVALID_CHARGE,
     );
@@ -113,7 +113,7 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
 
   it('gives a released hold back whole, PROJECT units included', async () => {
     const accountId = await newAccount();
-    const hold = await credits.reserve(accountId, [
+    const hold = await credits.hold(accountId, [
       { type: CreditType.MESSAGE, amount: 2 },
       { type: CreditType.PROJECT, amount: 1 },
     ]);
@@ -135,10 +135,10 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
   it('lets the sweeper release a hold whose time ran out', async () => {
     const accountId = await newAccount();
     t.clock.set(new Date());
-    const hold = await credits.reserve(accountId, [{ type: CreditType.MESSAGE, amount: 3 }]);
-    expect(await credits.releaseExpiredHolds()).toBe(0);
+    const hold = await credits.hold(accountId, [{ type: CreditType.MESSAGE, amount: 3 }]);
+    expect(await credits.expireHolds()).toBe(0);
     t.clock.advance((t.config.HOLD_TTL_SECONDS + 1) * 1000);
-    expect(await credits.releaseExpiredHolds()).toBe(1);
+    expect(await credits.expireHolds()).toBe(1);
     expect(await pool(accountId, 'MESSAGE')).toEqual({ balance: 10, held: 0 });
     const [row] = await t.dataSource.query(`SELECT status FROM credit_holds WHERE id = $1`, [hold.id]);
     expect(row.status).toBe('EXPIRED');
@@ -154,7 +154,7 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
   it('captures a hold past its expiry that no sweeper gave back: its credits went to nobody else', async () => {
     const accountId = await newAccount();
     t.clock.set(new Date());
-    const hold = await credits.reserve(accountId, [{ type: CreditType.MESSAGE, amount: 2 }]);
+    const hold = await credits.hold(accountId, [{ type: CreditType.MESSAGE, amount: 2 }]);
     t.clock.advance((t.config.HOLD_TTL_SECONDS + 60) * 1000);
     expect(await credits.capture(accountId, hold.id)).toMatchObject([{ type: CreditType.MESSAGE, amount: 2, fromAllowance: 2 }]);
     const [row] = await t.dataSource.query(`SELECT status FROM credit_holds WHERE id = $1`, [hold.id]);
@@ -188,8 +188,8 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
 
   it('spends the allowance first, then the wallet: promotional before purchased', async () => {
     const accountId = await newAccount();
-    await credits.grantWallet({ accountId, amount: 5, kind: 'PURCHASE', sourceKey: `test-purchase-${accountId}` });
-    await credits.grantWallet({ accountId, amount: 3, kind: 'PROMO', sourceKey: `test-promo-${accountId}` });
+    await credits.grant({ accountId, amount: 5, kind: 'PURCHASE', sourceKey: `test-purchase-${accountId}` });
+    await credits.grant({ accountId, amount: 3, kind: 'PROMO', sourceKey: `test-promo-${accountId}` });
     const outcome = await credits.consume(accountId, { type: CreditType.MESSAGE, amount: 14 });
     expect(outcome).toMatchObject({ allowed: true, charged: 14, fromAllowance: 10, fromWallet: 4, remaining: 4 });
     const grants = await t.dataSource.query(
@@ -205,7 +205,7 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
     expect(refused).toMatchObject({ allowed: false, charged: 0, remaining: 4 });
     expect(await pool(accountId, 'WALLET')).toEqual({ balance: 4, held: 0 });
     // A wallet grant is made once per source key.
-    const again = await credits.grantWallet({
+    const again = await credits.grant({
       accountId,
       amount: 5,
       kind: 'PURCHASE',
@@ -217,7 +217,7 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
 
   it('never lets the wallet pay for PROJECT units', async () => {
     const accountId = await newAccount();
-    await credits.grantWallet({ accountId, amount: 100, kind: 'ADMIN', sourceKey: `test-admin-${accountId}` });
+    await credits.grant({ accountId, amount: 100, kind: 'ADMIN', sourceKey: `test-admin-${accountId}` });
     for (let i = 0; i < 3; i++) await credits.consume(accountId, { type: CreditType.PROJECT, amount: 1 });
     const refused = await credits.consume(accountId, { type: CreditType.PROJECT, amount: 1 });
     expect(refused.allowed).toBe(false);
@@ -236,7 +236,7 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
     const accountId = await newAccount();
     const rowsBefore = await ledgerRows(accountId);
     expect(await codeOf(credits.consume(accountId, charge))).toBe(CreditsErrorCode.INVALID_CHARGE);
-    expect(await codeOf(credits.reserve(accountId, [charge]))).toBe(CreditsErrorCode.INVALID_CHARGE);
+    expect(await codeOf(credits.hold(accountId, [charge]))).toBe(CreditsErrorCode.INVALID_CHARGE);
     expect(await ledgerRows(accountId)).toBe(rowsBefore);
   });
 
@@ -300,7 +300,7 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
     for (const [sql, parameters, domain] of attempts) {
       await expect(t.dataSource.query(sql, parameters)).rejects.toThrow(domain);
     }
-    const hold = await credits.reserve(accountId, [{ type: CreditType.MESSAGE, amount: 1 }]);
+    const hold = await credits.hold(accountId, [{ type: CreditType.MESSAGE, amount: 1 }]);
     await expect(t.dataSource.query(`UPDATE credit_holds SET status = 'DONE' WHERE id = $1`, [hold.id])).rejects.toThrow(
       /hold_status/,
     );
@@ -334,9 +334,9 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
     const now = t.clock.now();
     const later = new Date(now.getTime() + 2 * 3_600_000);
     for (const accountId of [general, lean]) {
-      await credits.grantWallet({ accountId, amount: 7, kind: 'PROMO', sourceKey: `twin:${accountId}` });
-      await credits.grantWallet({ accountId, amount: 4, kind: 'PURCHASE', sourceKey: `twin-purchase:${accountId}` });
-      await credits.grantWallet({
+      await credits.grant({ accountId, amount: 7, kind: 'PROMO', sourceKey: `twin:${accountId}` });
+      await credits.grant({ accountId, amount: 4, kind: 'PURCHASE', sourceKey: `twin-purchase:${accountId}` });
+      await credits.grant({
         accountId,
         amount: 5,
         kind: 'PROMO',
@@ -423,7 +423,7 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
 
   it('settles a batch of consumptions with each its own answer and rows (group commit)', async () => {
     const [first, second] = [await newAccount(), await newAccount()];
-    const ledger = t.app.get(Ledger);
+    const ledger = t.app.get(LedgerFunctions);
     const base = { walletRate: 1, description: null };
     const results = await ledger.consumeBatch(
       [
@@ -466,8 +466,8 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
 
   it('settles guarded holds and whole captures of many requests in one transaction, each answered alone', async () => {
     const [first, second] = [await newAccount(), await newAccount()];
-    const ledger = t.app.get(Ledger);
-    const earlier = await credits.reserve(second, [{ type: CreditType.INTEGRATION, amount: 30 }]);
+    const ledger = t.app.get(LedgerFunctions);
+    const earlier = await credits.hold(second, [{ type: CreditType.INTEGRATION, amount: 30 }]);
     const hold = (account: string, type: CreditType, amount: number) => ({
       account,
       hold: null,
@@ -515,13 +515,13 @@ describe('credit ledger (e2e, real PostgreSQL)', () => {
 
   it('lets concurrent guarded requests share commits, and one bad request fail alone', async () => {
     const accounts = await Promise.all(Array.from({ length: 12 }, () => newAccount()));
-    const batches = jest.spyOn(t.app.get(Ledger), 'guardBatch');
+    const batches = jest.spyOn(t.app.get(LedgerFunctions), 'guardBatch');
     try {
       // 12 accounts with 10 MESSAGE credits each, 3 holds of 3 at once on each: all 36 fit.
       const holds = await Promise.all(
         accounts.flatMap((accountId) =>
           [1, 2, 3].map(() =>
-            credits.reserve(accountId, [{ type: CreditType.MESSAGE, amount: 3 }]).then((held) => ({ accountId, held })),
+            credits.hold(accountId, [{ type: CreditType.MESSAGE, amount: 3 }]).then((held) => ({ accountId, held })),
           ),
         ),
       );

@@ -114,7 +114,7 @@ describe('periods, renewal and alerts (e2e, real PostgreSQL)', () => {
   it('never touches wallet credits at renewal', async () => {
     const accountId = newAccount();
     await create(accountId, '2027-09-01T00:00:00.000Z');
-    await t.app.get(CreditsService).grantWallet({ accountId, amount: 50, kind: 'PURCHASE', sourceKey: `w-${accountId}` });
+    await t.app.get(CreditsService).grant({ accountId, amount: 50, kind: 'PURCHASE', sourceKey: `w-${accountId}` });
     await t.app.get(RenewalService).run(new Date('2027-10-02T00:00:00.000Z'));
     const [wallet] = await t.dataSource.query(
       `SELECT balance::int FROM credit_balances WHERE account_id = $1 AND pool = 'WALLET'`,

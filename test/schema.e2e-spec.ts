@@ -13,6 +13,7 @@ import {
 } from '../src/database/schema-snapshot';
 import { createEmptyDatabase, createTestDatabase } from './support/database';
 import { LEGACY_MIGRATIONS } from './support/legacy-migrations';
+import { UsageLevel, usageLevel, WARNING_PERCENT } from '../src/usage/usage-level';
 
 async function connect(url: string): Promise<{ sql: SqlRunner; end: () => Promise<void> }> {
   const client = new Client({ connectionString: url });
@@ -35,6 +36,16 @@ describe('database schema (e2e)', () => {
 
   it('gives every function in the database a file in migrations/functions/, and each matches its file', async () => {
     expect(await functionDrift(conn.sql)).toEqual([]);
+  });
+
+  it('starts the usage levels where the ledger records its alerts: WARNING at the first threshold, EXHAUSTED at 100 %', async () => {
+    const [{ thresholds }] = await conn.sql('SELECT credits_alert_thresholds() AS thresholds');
+    expect(thresholds).toEqual([WARNING_PERCENT, 100]);
+    expect([usageLevel(WARNING_PERCENT - 1, 100), usageLevel(WARNING_PERCENT, 100), usageLevel(100, 100)]).toEqual([
+      UsageLevel.OK,
+      UsageLevel.WARNING,
+      UsageLevel.EXHAUSTED,
+    ]);
   });
 
   it('opens every function file with a header comment saying what it guarantees and what it locks', () => {

@@ -349,7 +349,7 @@ describe('paid plans with Stripe (e2e, real SDK against a local Stripe server)',
     const accountId = newAccount();
     const subscription = await subscribe(accountId, 'STARTER');
     const credits = t.app.get(CreditsService);
-    const hold = await credits.reserve(accountId, [{ type: CreditType.MESSAGE, amount: 50 }]);
+    const hold = await credits.hold(accountId, [{ type: CreditType.MESSAGE, amount: 50 }]);
     const failedAt = new Date();
     t.clock.set(failedAt);
     subscription.status = 'past_due';

@@ -28,7 +28,7 @@ export async function prepareLedgerAccounts(app: INestApplicationContext, ids: s
       while (next < ids.length) {
         const accountId = ids[next++];
         await accounts.ensure(accountId);
-        await credits.grantWallet({ accountId, amount: 1_000_000_000, kind: 'ADMIN', sourceKey: `bench:${accountId}` });
+        await credits.grant({ accountId, amount: 1_000_000_000, kind: 'ADMIN', sourceKey: `bench:${accountId}` });
       }
     }),
   );

@@ -9,7 +9,7 @@ import { PlanCode } from '../plans/plan-code.enum';
 import { CreditType } from '../credits/credit-type.enum';
 import { entitledPlan } from './entitled-plan';
 import { AccountEntity, SubscriptionStatus } from './entities/account.entity';
-import { Ledger } from '../credits/ledger';
+import { LedgerFunctions } from '../credits/ledger-functions';
 import { nextPeriod, Period, periodAt } from './period-math';
 
 const POOLS = ['INTEGRATION', 'MESSAGE', 'PROJECT', 'WALLET'] as const;
@@ -33,7 +33,7 @@ export class AccountsService {
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly ledger: Ledger,
+    private readonly ledger: LedgerFunctions,
     private readonly clock: Clock,
     @InjectRepository(AccountEntity) private readonly accounts: Repository<AccountEntity>,
     @Inject(AppConfig) private readonly config: AppConfig,

@@ -4,7 +4,7 @@ import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { inTransaction } from '../database/transaction';
 import { AccountsService } from './accounts.service';
-import { Ledger } from '../credits/ledger';
+import { LedgerFunctions } from '../credits/ledger-functions';
 import { MetricsService } from '../observability/metrics.service';
 
 export interface RenewalReport {
@@ -32,7 +32,7 @@ export class RenewalService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly accounts: AccountsService,
-    private readonly ledger: Ledger,
+    private readonly ledger: LedgerFunctions,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
     @Inject(AppConfig) private readonly config: AppConfig,

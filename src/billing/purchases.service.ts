@@ -139,7 +139,7 @@ export class PurchasesService {
       return 'already';
     }
     const pack = await this.plans.getPackage(purchase.packageId, manager);
-    const grant = await this.credits.grantWallet(
+    const grant = await this.credits.grant(
       {
         accountId: purchase.accountId,
         amount: credits,

@@ -103,7 +103,7 @@ export class CreditsInterceptor implements NestInterceptor {
 
     let hold: Hold;
     try {
-      hold = together?.holds.get(responseKey) ?? (await this.credits.reserve(account.id, charges, { idempotencyKey, description: operation }));
+      hold = together?.holds.get(responseKey) ?? (await this.credits.hold(account.id, charges, { idempotencyKey, description: operation }));
     } catch (error) {
       outcome('REFUSED');
       throw error;
@@ -123,7 +123,7 @@ export class CreditsInterceptor implements NestInterceptor {
     // The answer is kept for replays, which only a keyed request can have.
     const replayable = (result: unknown) => (idempotencyKey ? result : undefined);
     const call = new MeteredCall(hold.id, this.dataSource, (manager, actuals, result) =>
-      this.credits.captureWithin(manager, account.id, hold.id, withinReserved(actuals, charges), replayable(result)),
+      this.credits.capture(account.id, hold.id, withinReserved(actuals, charges), replayable(result), manager),
     );
     attachMeteredCall(context, call);
     this.openHolds.add(hold.id, account.id);
@@ -258,7 +258,7 @@ export class CreditsInterceptor implements NestInterceptor {
       }
       for (const { field, charges } of planned) {
         const operation = operationLabel(field.fieldName, field.responseKey);
-        const hold = await this.credits.reserve(accountId, charges, {
+        const hold = await this.credits.hold(accountId, charges, {
           idempotencyKey: this.idempotencyKey(request, operation),
           description: operation,
         });

@@ -54,7 +54,7 @@ export class CreditsResolver {
     @CurrentAccount() admin: AuthenticatedAccount,
     @Args('input') input: GrantCreditsInput,
   ): Promise<CreditTransactionOutput> {
-    const outcome = await this.credits.grantWallet({
+    const outcome = await this.credits.grant({
       accountId: input.accountId,
       amount: input.amount,
       kind: 'ADMIN',

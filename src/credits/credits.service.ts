@@ -5,25 +5,26 @@ import { AppLinks, appLinks } from '../common/app-links';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../observability/metrics.service';
-import { inTransaction, retryLedgerCall } from '../database/transaction';
+import { inTransaction } from '../database/transaction';
 import { AccountsService } from '../accounts/accounts.service';
 import { assertAmount, assertText, Charge, invalid, MAX_DESCRIPTION_LENGTH, MAX_IDEMPOTENCY_KEY_LENGTH, normalise, requestHash } from './charge-request';
 import { CreditType, GrantKind } from './credit-type.enum';
 import { CreditsErrorCode, CreditsException } from './credits.exception';
-import { LedgerBatches } from './group-commit';
+import { GroupCommit } from './group-commit';
 import { HoldStatus } from './entities/credit-hold.entity';
 import {
+  BatchedConsume,
   ChargeLine,
   ChargeLineResult,
   ChargeOutcome,
   ClawBackOutcome,
   GrantOutcome,
-  leanHoldLine,
-  Ledger,
+  GuardOperation,
+  LedgerFunctions,
   RecordedAlert,
   Refusal,
   SettleOutcome,
-} from './ledger';
+} from './ledger-functions';
 import { refusalError } from './refusal';
 import { UsageAlertEvent } from './usage-alert.event';
 
@@ -66,25 +67,49 @@ export interface WalletGrant {
   expiresAt?: Date | null;
 }
 
+
+
+/** A charge as the ledger routes it: held until captured or released (`hold`), or taken at once (`consume`). */
+interface ChargeOperation {
+  verb: 'hold' | 'consume';
+  accountId: string;
+  lines: ChargeLine[];
+  idempotencyKey: string | null;
+  description: string | null;
+}
+
+/** A capture: of the whole hold (`actuals` null), or of the actual amounts reported. */
+interface CaptureOperation {
+  accountId: string;
+  holdId: string;
+  actuals: Partial<Record<CreditType, number>> | null;
+  /** The operation's serialised answer, kept for replays of its idempotency key. */
+  result: string | null;
+}
+
 /**
- * The one place that moves credits. Reservations, captures, releases, one-step consumption and grants all go
- * through the ledger's database functions; an account whose period has ended is renewed in the same transaction as
- * the charge that found it so.
+ * The ledger: the one place that moves credits, with one verb per movement (hold, capture, release, consume, grant,
+ * claw back, return units). Each verb checks its input, runs through the one route (`charge` / `settle`) to the
+ * ledger's database functions, and answers in the domain's terms; an account the ledger meets for the first time is
+ * created, and one whose period has ended is renewed, in one place (`whenReady`).
  */
 @Injectable()
 export class CreditsService {
   private readonly logger = new Logger(CreditsService.name);
   private readonly links: AppLinks;
   private readonly walletRates: Record<CreditType, number>;
+  /** One-step consumptions of one MESSAGE or INTEGRATION amount, in group commit. */
+  private readonly consumption: GroupCommit<BatchedConsume, ChargeOutcome>;
+  /** Guarded requests' keyless holds and whole captures, in group commit (a hold and a capture share a transaction). */
+  private readonly guard: GroupCommit<GuardOperation, ChargeOutcome | SettleOutcome>;
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly ledger: Ledger,
+    private readonly functions: LedgerFunctions,
     private readonly accounts: AccountsService,
     private readonly clock: Clock,
     private readonly events: EventEmitter2,
     private readonly metrics: MetricsService,
-    private readonly batches: LedgerBatches,
     @Inject(AppConfig) private readonly config: AppConfig,
   ) {
     this.links = appLinks(config);
@@ -93,6 +118,19 @@ export class CreditsService {
       [CreditType.INTEGRATION]: config.WALLET_RATE_INTEGRATION,
       [CreditType.PROJECT]: 0,
     };
+    const size = config.LEDGER_BATCH_SIZE;
+    // Both streams together leave at least one connection of the pool to everything else.
+    const concurrency = Math.max(1, Math.min(config.LEDGER_BATCH_CONCURRENCY, Math.floor((config.DATABASE_POOL_SIZE - 1) / 2)));
+    this.consumption = new GroupCommit((requests) => functions.consumeBatch(requests, clock.now()), size, concurrency);
+    this.guard = new GroupCommit(
+      // A batch of one is the function the batch would run for it, without the batch's arrays.
+      (operations) =>
+        operations.length === 1
+          ? this.guardAlone(operations[0]).then((outcome) => [outcome])
+          : functions.guardBatch(operations, clock.now(), config.HOLD_TTL_SECONDS),
+      size,
+      concurrency,
+    );
   }
 
   /** Wallet credits paid per unit of a type once its allowance is used up (0: the wallet does not pay). */
@@ -105,18 +143,15 @@ export class CreditsService {
    * (QUOTA_EXCEEDED for PROJECT) and change nothing. The hold must then be captured or released; if neither
    * happens it expires after HOLD_TTL_SECONDS and the sweeper gives the credits back.
    */
-  async reserve(accountId: string, charges: Charge[], options: ChargeOptions = {}): Promise<Hold> {
-    const lines = this.linesFor(normalise(charges));
-    assertText(options.idempotencyKey, 'idempotencyKey', MAX_IDEMPOTENCY_KEY_LENGTH);
-    assertText(options.description, 'description', MAX_DESCRIPTION_LENGTH);
-    let outcome = await this.charge(accountId, 'HOLD', lines, options);
+  async hold(accountId: string, charges: Charge[], options: ChargeOptions = {}): Promise<Hold> {
+    const operation = this.chargeOperation('hold', accountId, normalise(charges), options);
+    let outcome = await this.whenReady(accountId, undefined, () => this.charge(operation));
     if (outcome.status === 'OK' && outcome.holdStatus === 'PENDING' && outcome.expiresAt) {
       // The key's earlier attempt died with its hold pending (a crashed instance): once that hold has expired,
       // give it back and let this retry reserve afresh instead of waiting for the sweeper.
-      const staleHold = outcome.holdId!;
       if (new Date(outcome.expiresAt) <= this.clock.now()) {
-        await retryLedgerCall(() => this.ledger.release(undefined, accountId, staleHold, 'EXPIRED', this.clock.now()));
-        outcome = await this.charge(accountId, 'HOLD', lines, options);
+        await this.functions.release(undefined, accountId, outcome.holdId!, 'EXPIRED', this.clock.now());
+        outcome = await this.whenReady(accountId, undefined, () => this.charge(operation));
       }
     }
     if (outcome.status !== 'OK') throw this.failure(outcome);
@@ -132,113 +167,78 @@ export class CreditsService {
    * Settles a hold; `actuals` may lower a charge (the rest goes back, wallet credits first). `result` is kept for
    * replays of the same idempotency key. Capturing a hold twice is harmless; capturing one that was given back
    * meanwhile charges it afresh (see chargeLate).
+   *
+   * With `manager`, the capture runs in the caller's transaction, so that the caller's own writes and the charge
+   * commit together or not at all; a late charge that cannot be paid is then thrown, and the caller's writes roll
+   * back with it.
    */
   async capture(
     accountId: string,
     holdId: string,
     actuals: Partial<Record<CreditType, number>> = {},
     result?: unknown,
+    manager?: EntityManager,
   ): Promise<ChargeLineResult[]> {
     for (const [type, amount] of Object.entries(actuals)) {
       if (amount === undefined) continue;
       if (!Number.isSafeInteger(amount) || amount < 0) throw invalid(`The actual ${type} amount must be 0 or more.`);
     }
-    const outcome = Object.values(actuals).every((amount) => amount === undefined)
-      ? await this.batches.capture(accountId, holdId, result === undefined ? null : JSON.stringify(result))
-      : await retryLedgerCall(() => this.ledger.capture(undefined, accountId, holdId, actuals, this.clock.now(), result));
+    const whole = Object.values(actuals).every((amount) => amount === undefined);
+    const serialised = result === undefined ? null : JSON.stringify(result);
+    const outcome = await this.settle({ accountId, holdId, actuals: whole ? null : actuals, result: serialised }, manager);
     if (outcome.status === 'HOLD_EXPIRED' || outcome.status === 'HOLD_RELEASED') {
-      return this.chargeLate(accountId, holdId, actuals);
+      return this.chargeLate(accountId, holdId, actuals, manager);
     }
     if (outcome.status !== 'OK') throw this.settleFailure(outcome, holdId);
-    if (!outcome.replayed) this.countConsumed(outcome.charges);
     return outcome.charges ?? [];
-  }
-
-  /**
-   * Captures a hold inside the caller's transaction, so that the caller's own writes and the charge commit together
-   * or not at all. A hold given back meanwhile is charged afresh in the same transaction; when that cannot be paid
-   * the refusal is thrown and the caller's writes roll back with it.
-   */
-  async captureWithin(
-    manager: EntityManager,
-    accountId: string,
-    holdId: string,
-    actuals: Partial<Record<CreditType, number>> = {},
-    result?: unknown,
-  ): Promise<ChargeLineResult[]> {
-    const now = this.clock.now();
-    const whole = Object.values(actuals).every((amount) => amount === undefined);
-    const outcome = whole
-      ? await this.ledger.captureWhole(manager, accountId, holdId, now, result === undefined ? null : JSON.stringify(result))
-      : await this.ledger.capture(manager, accountId, holdId, actuals, now, result);
-    if (outcome.status === 'OK') {
-      if (!outcome.replayed) this.countConsumed(outcome.charges);
-      return outcome.charges ?? [];
-    }
-    if (outcome.status !== 'HOLD_EXPIRED' && outcome.status !== 'HOLD_RELEASED') throw this.settleFailure(outcome, holdId);
-    const charged: ChargeLineResult[] = [];
-    for (const line of await this.lateLines(manager, accountId, holdId, actuals)) {
-      const options = lateChargeOptions(holdId, line.type);
-      const key = options.idempotencyKey;
-      const request = {
-        accountId,
-        mode: 'CONSUME' as const,
-        lines: [line],
-        now,
-        holdTtlSeconds: this.config.HOLD_TTL_SECONDS,
-        idempotencyKey: key,
-        requestHash: requestHash(accountId, 'CONSUME', [line]),
-        description: options.description,
-      };
-      let late = await this.ledger.charge(manager, request);
-      if (late.status === 'RENEW') {
-        await this.accounts.renewIfDue(manager, accountId, now);
-        late = await this.ledger.charge(manager, request);
-      }
-      if (late.status !== 'OK') throw this.failure(late);
-      charged.push(...(late.charges ?? []));
-    }
-    return charged;
   }
 
   /** Holds of requests still running here: none of them expires before another `HOLD_TTL_SECONDS` from now. */
   async keepHoldsAlive(holdIds: string[]): Promise<number> {
     if (holdIds.length === 0) return 0;
     const until = new Date(this.clock.now().getTime() + this.config.HOLD_TTL_SECONDS * 1000);
-    return retryLedgerCall(() => this.ledger.extendHolds(holdIds, until));
+    return this.functions.extendHolds(holdIds, until);
   }
 
   /**
    * The work of a request succeeded but its hold was given back before the capture (the sweeper took it while the
    * database or this instance stalled for longer than the hold's life, or a shutdown released it while the handler
-   * was still running): a capture says the work was done, so its charges are taken afresh, once, if they can still
-   * be paid. What cannot be paid any more is recorded as a shortfall for an operator, and counted.
+   * was still running): a capture says the work was done, so its charges are taken afresh, once (keyed by the
+   * hold), if they can still be paid. In the caller's transaction what cannot be paid is thrown; otherwise it is
+   * recorded as a shortfall for an operator, and counted.
    */
   private async chargeLate(
     accountId: string,
     holdId: string,
     actuals: Partial<Record<CreditType, number>>,
+    manager: EntityManager | undefined,
   ): Promise<ChargeLineResult[]> {
     const charged: ChargeLineResult[] = [];
-    for (const line of await this.lateLines(undefined, accountId, holdId, actuals)) {
-      const outcome = await this.charge(accountId, 'CONSUME', [line], lateChargeOptions(holdId, line.type));
+    for (const line of await this.lateLines(manager, accountId, holdId, actuals)) {
+      const operation: ChargeOperation = {
+        verb: 'consume',
+        accountId,
+        lines: [line],
+        idempotencyKey: `late-capture:${holdId}:${line.type}`,
+        description: `capture of hold ${holdId} after it was given back`,
+      };
+      const outcome = await this.whenReady(accountId, manager, () => this.charge(operation, manager));
       if (outcome.status === 'OK') {
         charged.push(...(outcome.charges ?? []));
         continue;
       }
+      if (manager) throw this.failure(outcome);
       this.metrics.creditsShortfall.inc({ reason: 'LATE_CAPTURE', type: line.type }, line.amount);
-      await retryLedgerCall(() =>
-        this.ledger.recordShortfall({
-          accountId,
-          pool: line.type,
-          type: line.type,
-          amount: line.amount,
-          reason: 'LATE_CAPTURE',
-          reference: holdId,
-          description: `capture after hold ${holdId} was given back: ${outcome.status}`,
-          now: this.clock.now(),
-        }),
-      );
+      await this.functions.recordShortfall({
+        accountId,
+        pool: line.type,
+        type: line.type,
+        amount: line.amount,
+        reason: 'LATE_CAPTURE',
+        reference: holdId,
+        description: `capture after hold ${holdId} was given back: ${outcome.status}`,
+        now: this.clock.now(),
+      });
       this.logger.error(
         `Hold ${holdId} of ${accountId} was given back before its request succeeded, and ${line.amount} ${line.type} ` +
           `could not be charged again (${outcome.status}); recorded as a shortfall`,
@@ -254,7 +254,7 @@ export class CreditsService {
     holdId: string,
     actuals: Partial<Record<CreditType, number>>,
   ): Promise<ChargeLine[]> {
-    return (await this.ledger.holdCharges(manager, accountId, holdId))
+    return (await this.functions.holdCharges(manager, accountId, holdId))
       .map((charge) => ({ type: charge.type, amount: Math.min(actuals[charge.type] ?? charge.amount, charge.amount) }))
       .filter((charge) => charge.amount > 0)
       .map((charge) => ({ ...charge, walletRate: this.walletRate(charge.type) }));
@@ -262,9 +262,7 @@ export class CreditsService {
 
   /** Gives a pending hold back whole. Releasing a settled hold changes nothing. */
   async release(accountId: string, holdId: string): Promise<void> {
-    const outcome = await retryLedgerCall(() =>
-      this.ledger.release(undefined, accountId, holdId, 'RELEASED', this.clock.now()),
-    );
+    const outcome = await this.functions.release(undefined, accountId, holdId, 'RELEASED', this.clock.now());
     if (outcome.status === 'NOT_FOUND') throw this.settleFailure(outcome, holdId);
   }
 
@@ -273,28 +271,9 @@ export class CreditsService {
    * charged.
    */
   async consume(accountId: string, charge: Charge, options: ChargeOptions = {}): Promise<ConsumeOutcome> {
-    const [line] = this.linesFor(normalise([charge]));
-    assertText(options.idempotencyKey, 'idempotencyKey', MAX_IDEMPOTENCY_KEY_LENGTH);
-    assertText(options.description, 'description', MAX_DESCRIPTION_LENGTH);
-    let outcome: ChargeOutcome | null = null;
-    if (line.type !== CreditType.PROJECT) {
-      const key = options.idempotencyKey ?? null;
-      outcome = await this.batches.consume({
-        account: accountId,
-        type: line.type,
-        amount: line.amount,
-        walletRate: line.walletRate,
-        key,
-        hash: key ? requestHash(accountId, 'CONSUME', [line]) : null,
-        description: options.description ?? null,
-      });
-      if (outcome.status === 'OK') this.publishAlerts(accountId, outcome.alerts);
-      if (outcome.status === 'OK' || outcome.status === 'REFUSED') this.count('CONSUME', outcome);
-    }
-    // PROJECT units, and accounts that must first be created or renewed, take the one-by-one path.
-    if (!outcome || outcome.status === 'RENEW' || outcome.status === 'NO_ACCOUNT') {
-      outcome = await this.charge(accountId, 'CONSUME', [line], options);
-    }
+    const operation = this.chargeOperation('consume', accountId, normalise([charge]), options);
+    const outcome = await this.whenReady(accountId, undefined, () => this.charge(operation));
+    const [line] = operation.lines;
     if (outcome.status === 'REFUSED') {
       return {
         allowed: false,
@@ -324,26 +303,24 @@ export class CreditsService {
    * Adds wallet credits once per source key; inside the caller's transaction when a manager is given (the
    * account must exist then).
    */
-  async grantWallet(request: WalletGrant, manager?: EntityManager): Promise<GrantOutcome> {
+  async grant(request: WalletGrant, manager?: EntityManager): Promise<GrantOutcome> {
     assertAmount(request.amount);
     assertText(request.sourceKey, 'idempotencyKey', MAX_IDEMPOTENCY_KEY_LENGTH + 50);
     assertText(request.description, 'description', MAX_DESCRIPTION_LENGTH);
     if (!manager) await this.accounts.ensure(request.accountId);
-    const run = () =>
-      this.ledger.grant(manager, {
-        accountId: request.accountId,
-        pool: 'WALLET',
-        kind: request.kind,
-        ledgerKind: request.kind === 'PURCHASE' ? 'PURCHASE' : request.kind === 'ADMIN' ? 'ADJUST' : 'GRANT',
-        amount: request.amount,
-        expiresAt: request.expiresAt ?? null,
-        periodStart: null,
-        sourceKey: request.sourceKey,
-        description: request.description ?? null,
-        reference: request.reference ?? null,
-        now: this.clock.now(),
-      });
-    const outcome = await (manager ? run() : retryLedgerCall(run));
+    const outcome = await this.functions.grant(manager, {
+      accountId: request.accountId,
+      pool: 'WALLET',
+      kind: request.kind,
+      ledgerKind: request.kind === 'PURCHASE' ? 'PURCHASE' : request.kind === 'ADMIN' ? 'ADJUST' : 'GRANT',
+      amount: request.amount,
+      expiresAt: request.expiresAt ?? null,
+      periodStart: null,
+      sourceKey: request.sourceKey,
+      description: request.description ?? null,
+      reference: request.reference ?? null,
+      now: this.clock.now(),
+    });
     if (outcome.refused) {
       throw new CreditsException(
         CreditsErrorCode.BALANCE_LIMIT,
@@ -365,7 +342,7 @@ export class CreditsService {
     request: { accountId: string; grantId: string; max: number; reference: string; description: string },
   ): Promise<ClawBackOutcome> {
     assertAmount(request.max, 'max');
-    const outcome = await this.ledger.clawBack(manager, { ...request, now: this.clock.now() });
+    const outcome = await this.functions.clawBack(manager, { ...request, now: this.clock.now() });
     if (outcome.shortfall > 0) {
       this.metrics.creditsShortfall.inc({ reason: 'CLAWBACK', type: 'WALLET' }, outcome.shortfall);
       this.logger.warn(
@@ -389,12 +366,12 @@ export class CreditsService {
     description: string,
   ): Promise<number> {
     assertAmount(amount);
-    return this.ledger.returnUnits(manager, { accountId, type, amount, reference, description, now: this.clock.now() });
+    return this.functions.returnUnits(manager, { accountId, type, amount, reference, description, now: this.clock.now() });
   }
 
-  /** Releases holds whose time ran out; returns how many. Safe to run on many instances at once. */
-  releaseExpiredHolds(limit = 500, now: Date = this.clock.now()): Promise<number> {
-    return this.ledger.releaseExpiredHolds(now, limit);
+  /** Gives back the credits of holds whose time ran out; returns how many. Safe to run on many instances at once. */
+  expireHolds(limit = 500, now: Date = this.clock.now()): Promise<number> {
+    return this.functions.releaseExpiredHolds(now, limit);
   }
 
   /** The 402-style error for a refused charge (see refusalError). */
@@ -402,70 +379,120 @@ export class CreditsService {
     return refusalError(refusal, this.links, this.walletRate(refusal.creditType) > 0);
   }
 
-  private linesFor(charges: Charge[]): ChargeLine[] {
-    return charges.map((charge) => ({ ...charge, walletRate: this.walletRate(charge.type) }));
-  }
-
-  private async charge(
-    accountId: string,
-    mode: 'HOLD' | 'CONSUME',
-    lines: ChargeLine[],
-    options: ChargeOptions,
-  ): Promise<ChargeOutcome> {
-    const key = options.idempotencyKey ?? null;
-    const request = {
+  private chargeOperation(verb: ChargeOperation['verb'], accountId: string, charges: Charge[], options: ChargeOptions): ChargeOperation {
+    assertText(options.idempotencyKey, 'idempotencyKey', MAX_IDEMPOTENCY_KEY_LENGTH);
+    assertText(options.description, 'description', MAX_DESCRIPTION_LENGTH);
+    return {
+      verb,
       accountId,
-      mode,
-      lines,
-      holdTtlSeconds: this.config.HOLD_TTL_SECONDS,
-      idempotencyKey: key,
-      requestHash: key ? requestHash(accountId, mode, lines) : null,
+      lines: charges.map((charge) => ({ ...charge, walletRate: this.walletRate(charge.type) })),
+      idempotencyKey: options.idempotencyKey ?? null,
       description: options.description ?? null,
     };
-    return retryLedgerCall(async () => {
-      const now = this.clock.now();
-      let outcome = await this.chargeOnce(request, now);
-      if (outcome.status === 'NO_ACCOUNT') {
-        await this.accounts.ensure(accountId);
-        outcome = await this.chargeOnce(request, now);
-      }
-      if (outcome.status === 'RENEW') {
-        outcome = await inTransaction(this.dataSource, async (manager) => {
-          await this.accounts.renewIfDue(manager, accountId, now);
-          return this.ledger.charge(manager, { ...request, now });
-        });
-      }
-      if (outcome.status === 'OK') this.publishAlerts(accountId, outcome.alerts);
-      this.count(mode, outcome);
-      return outcome;
-    });
   }
 
-  /** One attempt outside a transaction; a guarded request's usual hold shares a commit with others. */
-  private chargeOnce(request: Omit<Parameters<Ledger['charge']>[1], 'now'>, now: Date): Promise<ChargeOutcome> {
-    const line = leanHoldLine(request);
-    if (line && !request.idempotencyKey) {
-      return this.batches.hold({
-        account: request.accountId,
-        type: line.type,
-        amount: line.amount,
-        walletRate: line.walletRate,
-        description: request.description,
-      });
+  /**
+   * Asks the ledger, making the account ready when it says so: an account it does not know yet is created, one
+   * whose period has ended is renewed (in the caller's transaction, when there is one), and the ledger is asked
+   * again. Neither answer changed anything.
+   */
+  private async whenReady(
+    accountId: string,
+    manager: EntityManager | undefined,
+    ask: () => Promise<ChargeOutcome>,
+  ): Promise<ChargeOutcome> {
+    let outcome = await ask();
+    if (outcome.status === 'NO_ACCOUNT') {
+      await this.accounts.ensure(accountId, manager);
+      outcome = await ask();
     }
-    return this.ledger.charge(undefined, { ...request, now });
+    if (outcome.status === 'RENEW') {
+      const now = this.clock.now();
+      if (manager) await this.accounts.renewIfDue(manager, accountId, now);
+      else await inTransaction(this.dataSource, (renewal) => this.accounts.renewIfDue(renewal, accountId, now));
+      outcome = await ask();
+    }
+    return outcome;
   }
 
-  private count(mode: 'HOLD' | 'CONSUME', outcome: ChargeOutcome): void {
+  /**
+   * The route of every charge. Outside a caller's transaction, one MESSAGE or INTEGRATION amount joins a group
+   * commit: a consumption the consumption stream, a guarded request's keyless hold the guard stream. Everything
+   * else is one call of credits_hold (one such amount) or credits_charge (any charges).
+   */
+  private async charge(operation: ChargeOperation, manager?: EntityManager): Promise<ChargeOutcome> {
+    const { accountId, lines, idempotencyKey: key, description } = operation;
+    const [line, ...more] = lines;
+    const single = more.length === 0 && line.type !== CreditType.PROJECT ? line : null;
+    let outcome: ChargeOutcome;
+    if (!manager && single && operation.verb === 'consume') {
+      const hash = key ? requestHash(accountId, 'CONSUME', lines) : null;
+      outcome = await this.consumption.submit({ account: accountId, ...single, key, hash, description });
+    } else if (!manager && single && !key) {
+      const hold = { account: accountId, ...single, hold: null, description, result: null };
+      outcome = (await this.guard.submit(hold)) as ChargeOutcome;
+    } else {
+      const mode = operation.verb === 'hold' ? 'HOLD' : 'CONSUME';
+      const request = {
+        accountId,
+        now: this.clock.now(),
+        holdTtlSeconds: this.config.HOLD_TTL_SECONDS,
+        idempotencyKey: key,
+        requestHash: key ? requestHash(accountId, mode, lines) : null,
+        description,
+      };
+      outcome = single && mode === 'HOLD'
+        ? await this.functions.hold(manager, { ...request, line: single })
+        : await this.functions.charge(manager, { ...request, mode, lines });
+    }
     if (outcome.status === 'REFUSED') this.metrics.creditsRefused.inc({ type: outcome.creditType });
-    if (outcome.status === 'OK' && mode === 'CONSUME' && !outcome.replayed) this.countConsumed(outcome.charges);
+    if (outcome.status === 'OK') {
+      if (operation.verb === 'consume' && !outcome.replayed) this.countConsumed(outcome.charges);
+      // Published after the charge committed, so listeners never hear of an alert that was rolled back.
+      if (!manager) this.publishAlerts(accountId, outcome.alerts);
+    }
+    return outcome;
+  }
+
+  /** The route of every capture: a whole one outside a caller's transaction joins the guard stream. */
+  private async settle(operation: CaptureOperation, manager?: EntityManager): Promise<SettleOutcome> {
+    const { accountId, holdId, actuals, result } = operation;
+    const outcome = actuals
+      ? await this.functions.capture(manager, accountId, holdId, actuals, this.clock.now(), result)
+      : manager
+        ? await this.functions.captureWhole(manager, accountId, holdId, this.clock.now(), result)
+        : ((await this.guard.submit({
+            account: accountId,
+            hold: holdId,
+            type: null,
+            amount: null,
+            walletRate: null,
+            description: null,
+            result,
+          })) as SettleOutcome);
+    if (outcome.status === 'OK' && !outcome.replayed) this.countConsumed(outcome.charges);
+    return outcome;
+  }
+
+  /** A guard-stream operation on its own: credits_hold or credits_capture_whole. */
+  private guardAlone(operation: GuardOperation): Promise<ChargeOutcome | SettleOutcome> {
+    const now = this.clock.now();
+    if (operation.hold) return this.functions.captureWhole(undefined, operation.account, operation.hold, now, operation.result);
+    return this.functions.hold(undefined, {
+      accountId: operation.account,
+      line: { type: operation.type!, amount: operation.amount!, walletRate: operation.walletRate! },
+      now,
+      holdTtlSeconds: this.config.HOLD_TTL_SECONDS,
+      idempotencyKey: null,
+      requestHash: null,
+      description: operation.description,
+    });
   }
 
   private countConsumed(charges: ChargeLineResult[] | undefined): void {
     for (const line of charges ?? []) this.metrics.creditsConsumed.inc({ type: line.type }, line.amount);
   }
 
-  /** Published after the charge committed, so listeners never hear of an alert that was rolled back. */
   private publishAlerts(accountId: string, alerts: RecordedAlert[] | undefined): void {
     for (const alert of alerts ?? []) {
       this.events.emit(
@@ -503,12 +530,4 @@ export class CreditsService {
         throw new Error(`Unexpected settle outcome ${outcome.status}`);
     }
   }
-}
-
-/** A fresh charge standing for a hold's capture, keyed by the hold so that it is taken at most once. */
-function lateChargeOptions(holdId: string, type: CreditType): { idempotencyKey: string; description: string } {
-  return {
-    idempotencyKey: `late-capture:${holdId}:${type}`,
-    description: `capture of hold ${holdId} after it was given back`,
-  };
 }

@@ -1,9 +1,3 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { Clock } from '../common/clock';
-import { AppConfig } from '../config/app-config';
-import { retryLedgerCall } from '../database/transaction';
-import { BatchedConsume, ChargeOutcome, GuardOperation, Ledger, SettleOutcome } from './ledger';
-
 interface Waiting<R, O> {
   request: R;
   resolve: (outcome: O) => void;
@@ -11,7 +5,8 @@ interface Waiting<R, O> {
 }
 
 /**
- * Group commit over one batch function of the ledger. When nothing is in flight a request goes out at once, so an
+ * Group commit over one batch function of the ledger (`settleBatch` answers each request, in order, and is
+ * retried by the ledger itself when it lost a race). When nothing is in flight a request goes out at once, so an
  * idle service pays no extra latency. Otherwise it leaves with the next batch, together with everything else
  * waiting whose account has no batch in flight, up to `batchSize`. While a batch is in flight, the next one goes out
  * at the end of the current turn of the event loop: the callers a settled batch has just answered often come straight
@@ -86,7 +81,7 @@ export class GroupCommit<R extends { account: string }, O> {
     // Stable: one account's requests keep their order of arrival.
     batch.sort((a, b) => (a.request.account < b.request.account ? -1 : a.request.account > b.request.account ? 1 : 0));
     try {
-      const outcomes = await this.attempt(batch.map((item) => item.request));
+      const outcomes = await this.settleBatch(batch.map((item) => item.request));
       batch.forEach((item, index) => item.resolve(outcomes[index]));
     } catch (error) {
       if (batch.length === 1) {
@@ -95,51 +90,8 @@ export class GroupCommit<R extends { account: string }, O> {
       }
       // One bad request must not fail the others: settle them one by one.
       for (const item of batch) {
-        await this.attempt([item.request]).then(([outcome]) => item.resolve(outcome), item.reject);
+        await this.settleBatch([item.request]).then(([outcome]) => item.resolve(outcome), item.reject);
       }
     }
-  }
-
-  private attempt(requests: R[]): Promise<O[]> {
-    return retryLedgerCall(() => this.settleBatch(requests));
-  }
-}
-
-/**
- * The ledger's group commits: one-step consumptions in one stream, and the holds and whole captures of guarded
- * requests in another (a hold and a capture of different requests share a transaction). Sizes and concurrency come
- * from LEDGER_BATCH_SIZE and LEDGER_BATCH_CONCURRENCY.
- */
-@Injectable()
-export class LedgerBatches {
-  private readonly consumption: GroupCommit<BatchedConsume, ChargeOutcome>;
-  private readonly guard: GroupCommit<GuardOperation, ChargeOutcome | SettleOutcome>;
-
-  constructor(ledger: Ledger, clock: Clock, @Inject(AppConfig) config: AppConfig) {
-    const size = config.LEDGER_BATCH_SIZE;
-    // Both streams together leave at least one connection of the pool to everything else.
-    const concurrency = Math.max(1, Math.min(config.LEDGER_BATCH_CONCURRENCY, Math.floor((config.DATABASE_POOL_SIZE - 1) / 2)));
-    this.consumption = new GroupCommit((requests) => ledger.consumeBatch(requests, clock.now()), size, concurrency);
-    this.guard = new GroupCommit(
-      (operations) => ledger.guardBatch(operations, clock.now(), config.HOLD_TTL_SECONDS),
-      size,
-      concurrency,
-    );
-  }
-
-  /** A MESSAGE or INTEGRATION consumption; answered like credits_charge. */
-  consume(request: BatchedConsume): Promise<ChargeOutcome> {
-    return this.consumption.submit(request);
-  }
-
-  /** A guarded request's hold of one MESSAGE or INTEGRATION amount, without an idempotency key. */
-  hold(request: Pick<BatchedConsume, 'account' | 'type' | 'amount' | 'walletRate' | 'description'>): Promise<ChargeOutcome> {
-    return this.guard.submit({ ...request, hold: null, result: null }) as Promise<ChargeOutcome>;
-  }
-
-  /** Captures a hold whole (nothing reported lower); `result` is kept for replays of its idempotency key. */
-  capture(account: string, hold: string, result: string | null): Promise<SettleOutcome> {
-    const operation = { account, hold, type: null, amount: null, walletRate: null, description: null, result };
-    return this.guard.submit(operation) as Promise<SettleOutcome>;
   }
 }

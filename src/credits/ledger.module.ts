@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
-import { LedgerBatches } from './group-commit';
-import { Ledger } from './ledger';
+import { LedgerFunctions } from './ledger-functions';
 
-/** The ledger's database functions and their group commit: the one writer of credits, for every module that moves them. */
-@Module({ providers: [Ledger, LedgerBatches], exports: [Ledger, LedgerBatches] })
+/** The ledger's database functions: the one writer of credits, for every module that moves them. */
+@Module({ providers: [LedgerFunctions], exports: [LedgerFunctions] })
 export class LedgerModule {}

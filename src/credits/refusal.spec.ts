@@ -1,7 +1,7 @@
 import { PlanCode } from '../plans/plan-code.enum';
 import { CreditType } from './credit-type.enum';
 import { CreditsErrorCode } from './credits.exception';
-import { Refusal } from './ledger';
+import { Refusal } from './ledger-functions';
 import { refusalError } from './refusal';
 
 const links = { upgradeUrl: 'https://app.test/billing/plans', purchaseUrl: 'https://app.test/billing/credits' };

@@ -1,7 +1,7 @@
 import { AppLinks } from '../common/app-links';
 import { CREDIT_TYPE_NOUN, CreditType } from './credit-type.enum';
 import { CreditsErrorCode, CreditsException } from './credits.exception';
-import { Refusal } from './ledger';
+import { Refusal } from './ledger-functions';
 
 /**
  * The 402-style error for a refused charge: a sentence a person understands (what ran out, of which plan), the

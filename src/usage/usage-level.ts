@@ -7,6 +7,7 @@ export enum UsageLevel {
 }
 registerEnumType(UsageLevel, { name: 'UsageLevel' });
 
+/** Where WARNING starts: the first of the ledger's alert thresholds (credits_alert_thresholds), which a test keeps equal. */
 export const WARNING_PERCENT = 80;
 
 /** Percent of a limit used, rounded to two decimals; 0 when unlimited. */

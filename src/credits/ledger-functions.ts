@@ -5,6 +5,7 @@ import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { PlanCode } from '../plans/plan-code.enum';
 import { CreditPool, CreditType, GrantKind, LedgerKind } from './credit-type.enum';
 import { HoldStatus } from './entities/credit-hold.entity';
+import { retryLedgerCall } from '../database/transaction';
 
 export interface ChargeLine {
   type: CreditType;
@@ -73,12 +74,6 @@ export interface BatchedConsume {
   description: string | null;
 }
 
-/** A guarded operation's usual hold, one MESSAGE or INTEGRATION amount: its line, or null for any other charge. */
-export function leanHoldLine(request: { mode: 'HOLD' | 'CONSUME'; lines: ChargeLine[] }): ChargeLine | null {
-  const [line, ...more] = request.lines;
-  return request.mode === 'HOLD' && more.length === 0 && line.type !== CreditType.PROJECT ? line : null;
-}
-
 /** One operation of a guard batch: the whole capture of `hold`, or, when `hold` is null, a hold of `amount` `type`. */
 export interface GuardOperation {
   account: string;
@@ -89,6 +84,13 @@ export interface GuardOperation {
   description: string | null;
   /** A capture's serialised answer of the guarded operation, kept for replays of its idempotency key. */
   result: string | null;
+}
+
+/** What makes a charge idempotent, and what its rows say. */
+export interface ChargeKeys {
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  description: string | null;
 }
 
 export interface GrantRequest {
@@ -131,10 +133,6 @@ export interface ClawBackOutcome {
   shortfall: number;
 }
 
-/** A guarded operation's usual hold; the guard's group commit and the one-by-one path send the same statement. */
-const HOLD_SQL = 'SELECT credits_hold($1, $2, $3, $4, $5, $6, $7, $8, $9) AS result';
-const CAPTURE_WHOLE_SQL = 'SELECT credits_capture_whole($1, $2, $3, $4::jsonb) AS result';
-
 const statementNames = new Map<string, string>();
 
 /** The name under which a connection keeps a ledger statement prepared: one per distinct text. */
@@ -148,11 +146,13 @@ function statementName(sql: string): string {
 }
 
 /**
- * The typed face of the ledger's database functions (one file each in migrations/functions/). Every credit movement
- * goes through here; callers pass the EntityManager of their transaction, or none for a single-statement call.
+ * The typed face of the ledger's database functions (one file each in migrations/functions/): one method per
+ * function, which decides nothing. What to call when is CreditsService's; it is the only caller besides the
+ * allowance movements of accounts. Callers pass the EntityManager of their transaction, or none for a statement of
+ * its own.
  */
 @Injectable()
-export class Ledger {
+export class LedgerFunctions {
   constructor(private readonly dataSource: DataSource) {}
 
   private async call<T>(manager: EntityManager | undefined, sql: string, parameters: unknown[]): Promise<T> {
@@ -160,61 +160,45 @@ export class Ledger {
       const rows: Array<{ result: T }> = await manager.query(sql, parameters);
       return rows[0].result;
     }
-    // A single statement outside a transaction goes straight to the driver's pool: this is every charge's path,
-    // and a query runner per call costs more than the call itself. Each connection parses and plans the statement
-    // once and then only binds and runs it.
-    const { rows } = await this.pool.query<{ result: T }>({ name: statementName(sql), text: sql, values: parameters });
-    return rows[0].result;
+    // A statement of its own goes straight to the driver's pool: this is every charge's path, and a query runner
+    // per call costs more than the call itself. Each connection parses and plans the statement once and then only
+    // binds and runs it. Being one statement, it can be run again when it lost a race (see retryLedgerCall).
+    return retryLedgerCall(async () => {
+      const { rows } = await this.pool.query<{ result: T }>({ name: statementName(sql), text: sql, values: parameters });
+      return rows[0].result;
+    });
   }
 
   private get pool(): Pool {
     return (this.dataSource.driver as PostgresDriver).master as Pool;
   }
 
-  /** credits_hold: one MESSAGE or INTEGRATION amount, held the usual way (see leanHoldLine). */
-  private hold(
+  /**
+   * credits_hold: a hold of one MESSAGE or INTEGRATION amount, answered and written exactly as credits_charge would,
+   * in fewer steps.
+   */
+  hold(
     manager: EntityManager | undefined,
-    accountId: string,
-    line: ChargeLine,
-    now: Date,
-    holdTtlSeconds: number,
-    options: { key: string | null; hash: string | null; description: string | null },
+    request: { accountId: string; line: ChargeLine; now: Date; holdTtlSeconds: number } & ChargeKeys,
   ): Promise<ChargeOutcome> {
-    return this.call(manager, HOLD_SQL, [
-      accountId,
-      line.type,
-      line.amount,
-      line.walletRate,
-      now,
-      holdTtlSeconds,
-      options.key,
-      options.hash,
-      options.description,
+    return this.call(manager, 'SELECT credits_hold($1, $2, $3, $4, $5, $6, $7, $8, $9) AS result', [
+      request.accountId,
+      request.line.type,
+      request.line.amount,
+      request.line.walletRate,
+      request.now,
+      request.holdTtlSeconds,
+      request.idempotencyKey,
+      request.requestHash,
+      request.description,
     ]);
   }
 
+  /** credits_charge: any charges, held (HOLD) or taken at once (CONSUME), all or none. */
   charge(
     manager: EntityManager | undefined,
-    request: {
-      accountId: string;
-      mode: 'HOLD' | 'CONSUME';
-      lines: ChargeLine[];
-      now: Date;
-      holdTtlSeconds: number;
-      idempotencyKey: string | null;
-      requestHash: string | null;
-      description: string | null;
-    },
+    request: { accountId: string; mode: 'HOLD' | 'CONSUME'; lines: ChargeLine[]; now: Date; holdTtlSeconds: number } & ChargeKeys,
   ): Promise<ChargeOutcome> {
-    const line = leanHoldLine(request);
-    if (line) {
-      // A guarded operation's usual hold, through the function made for it.
-      return this.hold(manager, request.accountId, line, request.now, request.holdTtlSeconds, {
-        key: request.idempotencyKey,
-        hash: request.requestHash,
-        description: request.description,
-      });
-    }
     return this.call(manager, 'SELECT credits_charge($1, $2, $3::jsonb, $4, $5, $6, $7, $8) AS result', [
       request.accountId,
       request.mode,
@@ -245,26 +229,8 @@ export class Ledger {
     );
   }
 
-  /**
-   * Guarded requests' keyless holds and whole captures in one transaction; one answer per operation, in order,
-   * each exactly what credits_hold or credits_capture_whole answers alone. A batch of one calls that function
-   * directly.
-   */
-  async guardBatch(operations: GuardOperation[], now: Date, holdTtlSeconds: number): Promise<Array<ChargeOutcome | SettleOutcome>> {
-    if (operations.length === 1) {
-      const [operation] = operations;
-      const outcome = operation.hold
-        ? await this.captureWhole(undefined, operation.account, operation.hold, now, operation.result)
-        : await this.hold(
-            undefined,
-            operation.account,
-            { type: operation.type!, amount: operation.amount!, walletRate: operation.walletRate! },
-            now,
-            holdTtlSeconds,
-            { key: null, hash: null, description: operation.description },
-          );
-      return [outcome];
-    }
+  /** Guarded requests' keyless holds and whole captures in one transaction; one answer per operation, in order. */
+  guardBatch(operations: GuardOperation[], now: Date, holdTtlSeconds: number): Promise<Array<ChargeOutcome | SettleOutcome>> {
     return this.call(
       undefined,
       'SELECT credits_guard_batch($1::text[], $2::uuid[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::jsonb[], $8, $9) AS result',
@@ -295,7 +261,7 @@ export class Ledger {
     return rows[0]?.charges ?? [];
   }
 
-  /** Settles a hold whole; `result` is the operation's serialised answer, kept for replays of its key. */
+  /** credits_capture_whole: settles a hold whole; `result` is the operation's serialised answer, kept for replays of its key. */
   captureWhole(
     manager: EntityManager | undefined,
     accountId: string,
@@ -303,25 +269,24 @@ export class Ledger {
     now: Date,
     result: string | null,
   ): Promise<SettleOutcome> {
-    return this.call(manager, CAPTURE_WHOLE_SQL, [accountId, holdId, now, result]);
+    return this.call(manager, 'SELECT credits_capture_whole($1, $2, $3, $4::jsonb) AS result', [accountId, holdId, now, result]);
   }
 
-  /** Settles a hold with reported actual amounts (whole captures go through guardBatch or captureWhole). */
+  /** credits_capture: settles a hold with the actual amounts reported (lower than reserved; the rest goes back). */
   capture(
     manager: EntityManager | undefined,
     accountId: string,
     holdId: string,
     actuals: Partial<Record<CreditType, number>>,
     now: Date,
-    result?: unknown,
+    result: string | null = null,
   ): Promise<SettleOutcome> {
-    const serialisedResult = result === undefined ? null : JSON.stringify(result);
     return this.call(manager, 'SELECT credits_capture($1, $2, $3::jsonb, $4, $5::jsonb) AS result', [
       accountId,
       holdId,
       JSON.stringify(actuals),
       now,
-      serialisedResult,
+      result,
     ]);
   }
 
