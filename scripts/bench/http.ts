@@ -1,5 +1,6 @@
 import autocannon from 'autocannon';
 import { ChildProcess, fork } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Role } from '../../src/auth/role.enum';
 import { signToken } from '../../src/auth/token.service';
@@ -24,6 +25,8 @@ export interface HttpMeasurement {
 export interface BenchServer {
   url: string;
   pid: number;
+  /** A service-role token, for metering any account. */
+  serviceToken: string;
   targets: Array<{ token: string; projectId: string }>;
   stop(): Promise<void>;
 }
@@ -42,8 +45,11 @@ async function graphql(url: string, token: string, query: string): Promise<any> 
 /** Starts the service (plus the unguarded twin resolver) as its own process and prepares accounts with projects. */
 export async function startBenchServer(databaseUrl: string): Promise<BenchServer> {
   const port = await freePort();
-  const child: ChildProcess = fork(path.join(__dirname, 'server.ts'), [], {
-    execArgv: ['-r', 'ts-node/register/transpile-only'],
+  // The service runs compiled, as `npm start` runs it (ts-node's hooks would slow every event emitter down).
+  const compiled = __filename.endsWith('.js');
+  const profile = process.env.BENCH_SERVER_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROFILE}`] : [];
+  const child: ChildProcess = fork(path.join(__dirname, compiled ? 'server.js' : 'server.ts'), [], {
+    execArgv: [...(compiled ? [] : ['-r', 'ts-node/register/transpile-only']), ...profile],
     env: {
       ...process.env,
       NODE_ENV: 'production',
@@ -74,6 +80,7 @@ export async function startBenchServer(databaseUrl: string): Promise<BenchServer
   return {
     url,
     pid: child.pid!,
+    serviceToken: await signToken(SECRET, 'bench-metering', [Role.SERVICE], { expiresIn: '2h' }),
     targets,
     stop: async () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -103,6 +110,27 @@ export async function runHttp(
 ): Promise<HttpMeasurement> {
   const { field } = RESOLVERS[variant];
   let next = 0;
+  return load(server, connections, seconds, 1, probe, () => {
+    const target = server.targets[next++ % server.targets.length];
+    return {
+      token: target.token,
+      body: { query: `mutation { ${field}(projectId: "${target.projectId}", text: "hello") { id } }` },
+    };
+  });
+}
+
+/**
+ * autocannon POSTing to /graphql what `next` gives for each request, each request counting `events`; with a probe,
+ * the processes' costs per event.
+ */
+async function load(
+  server: BenchServer,
+  connections: number,
+  seconds: number,
+  events: number,
+  probe: ResourceProbe | undefined,
+  next: () => { token: string; body: unknown },
+): Promise<HttpMeasurement> {
   const before = await probe?.sample();
   const result = await autocannon({
     url: server.url,
@@ -113,13 +141,11 @@ export async function runHttp(
         method: 'POST',
         path: '/graphql',
         setupRequest: (request) => {
-          const target = server.targets[next++ % server.targets.length];
+          const { token, body } = next();
           return {
             ...request,
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${target.token}` },
-            body: JSON.stringify({
-              query: `mutation { ${field}(projectId: "${target.projectId}", text: "hello") { id } }`,
-            }),
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+            body: JSON.stringify(body),
           };
         },
       },
@@ -127,13 +153,13 @@ export async function runHttp(
   });
   const after = await probe?.sample();
   return {
-    perSecond: result.requests.average,
+    perSecond: result.requests.average * events,
     meanMs: result.latency.average,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors,
-    resources: probe && before && after ? probe.perRequest(before, after, result.requests.total) : undefined,
+    resources: probe && before && after ? probe.perRequest(before, after, result.requests.total * events) : undefined,
   };
 }
 
@@ -189,4 +215,49 @@ export async function compareHttp(
       .flat()
       .reduce((sum, run) => sum + run.non2xx + run.errors, 0),
   };
+}
+
+const CONSUME = 'mutation ($input: ConsumeCreditsInput!) { consumeCredits(input: $input) { allowed } }';
+const CONSUME_BATCH =
+  'mutation ($input: ConsumeCreditsBatchInput!) { consumeCreditsBatch(input: $input) { results { allowed } } }';
+
+/**
+ * Metering over HTTP as a metering peer sends it: a service-role token, 1 INTEGRATION credit per event, each event
+ * with its own idempotency key, one event per `consumeCredits` request or `eventsPerRequest` per
+ * `consumeCreditsBatch` (0: one per `consumeCredits` request whose document inlines the event, new every time). The accounts are the in-process ledger run's (`accounts`); `perSecond` counts events.
+ */
+export async function runMetering(
+  server: BenchServer,
+  connections: number,
+  seconds: number,
+  accounts: string[],
+  eventsPerRequest: number,
+  probe?: ResourceProbe,
+): Promise<HttpMeasurement> {
+  const run = `${process.pid}-${Date.now()}`;
+  let next = 0;
+  const event = () => ({
+    accountId: accounts[Math.floor(Math.random() * accounts.length)],
+    creditType: 'INTEGRATION',
+    amount: 1,
+    idempotencyKey: `${run}-${next++}`,
+  });
+  const body = () => {
+    if (eventsPerRequest === 0) {
+      // The event's values written into the document itself: every request is a document never seen before.
+      const { accountId, idempotencyKey } = event();
+      const literal = `{ accountId: "${accountId}", creditType: INTEGRATION, amount: 1, idempotencyKey: "${idempotencyKey}" }`;
+      return { query: `mutation { consumeCredits(input: ${literal}) { allowed } }` };
+    }
+    return eventsPerRequest === 1
+      ? { query: CONSUME, variables: { input: event() } }
+      : { query: CONSUME_BATCH, variables: { input: { events: Array.from({ length: eventsPerRequest }, event) } } };
+  };
+  return load(server, connections, seconds, Math.max(eventsPerRequest, 1), probe, () => ({ token: server.serviceToken, body: body() }));
+}
+
+/** Resident memory of a process, in MiB (from /proc). */
+export async function residentMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0) / 1024;
 }

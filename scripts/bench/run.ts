@@ -12,14 +12,16 @@ import { loadConfig } from '../../src/config/app-config';
 import { runMigrations } from '../../src/database/database.options';
 import { ensureDatabase, startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { prepareBaseline, runBaseline } from './baseline';
-import { compareHttp, HttpComparison, ResolverVariant, RESOLVERS, runHttp, startBenchServer, VARIANTS } from './http';
+import { compareHttp, HttpComparison, HttpMeasurement, residentMiB, ResolverVariant, RESOLVERS, runHttp, runMetering, startBenchServer, VARIANTS } from './http';
 import { ResourceProbe, ResourceUse } from './resources';
-import { ledgerAccountIds, prepareLedgerAccounts, runLedger, startLedger } from './ledger';
+import { HOT_ACCOUNT, ledgerAccountIds, prepareLedgerAccounts, runLedger, startLedger } from './ledger';
 import { Measurement } from './measure';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CLIENTS = [8, 32];
 const HTTP_ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 5);
+/** How long clients send documents that inline their values (each one new): the document cache must stay bounded. */
+const UNIQUE_DOCUMENT_SECONDS = SECONDS * 12;
 
 const fmt = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const ratio = (ours: number, base: number) => `${(ours / base).toFixed(2)}x`;
@@ -97,7 +99,24 @@ async function main(): Promise<void> {
     const server = await startBenchServer(url);
     const probe = await ResourceProbe.open(url, dataDir, server.pid);
     const httpRuns = new Map<number, HttpComparison>();
+    const meteringRuns = new Map<string, HttpMeasurement>();
+    const manyAccounts = ledgerAccountIds().slice(1);
+    const memory: Array<{ label: string; mib: number }> = [{ label: 'idle, after start-up', mib: await residentMiB(server.pid) }];
     try {
+      // Each workload runs once unmeasured first, so that none pays for the service warming up.
+      for (const [hot, size] of [[false, 1], [true, 1], [false, 100]] as const) {
+        const accounts = hot ? [HOT_ACCOUNT] : manyAccounts;
+        await runMetering(server, CLIENTS[0], Math.min(SECONDS, 3), accounts, size);
+        for (const clients of CLIENTS) {
+          meteringRuns.set(`${hot}-${clients}-${size}`, await runMetering(server, clients, SECONDS, accounts, size, probe));
+        }
+      }
+      memory.push({ label: 'after the metering runs (constant documents, variables)', mib: await residentMiB(server.pid) });
+      const unique = await runMetering(server, CLIENTS[0], UNIQUE_DOCUMENT_SECONDS, manyAccounts, 0);
+      memory.push({
+        label: `after ${UNIQUE_DOCUMENT_SECONDS} s of documents never seen before (${fmt(unique.perSecond * UNIQUE_DOCUMENT_SECONDS)} of them)`,
+        mib: await residentMiB(server.pid),
+      });
       // Every resolver runs once unmeasured first, so that none pays for the service warming up.
       for (const variant of VARIANTS) {
         await runHttp(server, CLIENTS[0], Math.min(SECONDS, 3), variant);
@@ -109,6 +128,34 @@ async function main(): Promise<void> {
       await probe.close();
       await server.stop();
     }
+    out('## Metering over HTTP against raw PostgreSQL');
+    out();
+    out('What a metering peer sends, over GraphQL with autocannon against the service in its own process (service-role');
+    out('token, 1 INTEGRATION credit per event, each event with its own idempotency key, the in-process run\'s accounts):');
+    out('one event per `consumeCredits` request, or 100 per `consumeCreditsBatch` request. Events per second against');
+    out('the same baseline as above; CPU per event read from /proc.');
+    out();
+    out('| workload | clients | events per request | baseline debits/s | events/s | ratio | request p50 ms | request p99 ms | service CPU ms / event | PostgreSQL CPU ms / event |');
+    out('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const [hot, clients, size] of [[false, 8, 1], [false, 32, 1], [true, 8, 1], [true, 32, 1], [false, 8, 100], [false, 32, 100]] as const) {
+      const base = baseline.get(`${hot}-${clients}`)!;
+      const ours = meteringRuns.get(`${hot}-${clients}-${size}`)!;
+      out(`| ${hot ? 'one hot account' : 'many accounts'} | ${clients} | ${size} | ${fmt(base.perSecond)} | ${fmt(ours.perSecond)} | ` +
+        `**${ratio(ours.perSecond, base.perSecond)}** | ${fmt(ours.p50Ms, 2)} | ${fmt(ours.p99Ms, 2)} | ` +
+        `${fmt(ours.resources!.serviceCpuMs, 3)} | ${fmt(ours.resources!.postgresCpuMs, 3)} |` +
+        (ours.non2xx || ours.errors ? ` (non-2xx or errors: ${ours.non2xx + ours.errors})` : ''));
+    }
+    out();
+    out('### Memory of the service process');
+    out();
+    out('Resident set size (VmRSS) of the service, then after clients sent documents that write each event\'s values');
+    out('into the document (`consumeCredits(input: { ... })`), so that every request is a document the service never');
+    out('saw: its document cache is bounded (about 4 MiB in Apollo\'s estimate), so memory stays flat.');
+    out();
+    out('| moment | RSS MiB |');
+    out('|---|---:|');
+    for (const { label, mib } of memory) out(`| ${label} | ${fmt(mib)} |`);
+    out();
     out('## End to end over HTTP: the guard\'s overhead');
     out();
     out('`sendChatMessage` (guarded by `@RequiresCredits`: reserve, then capture) against the same resolver without');

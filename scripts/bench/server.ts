@@ -74,7 +74,7 @@ class UnguardedTwinResolver {
 
   /**
    * Each HTTP bench account (`http-<n>`) debits its own baseline balance row, through the driver's pool as a named
-   * statement, the way the ledger sends its calls (src/credits/ledger.ts).
+   * statement, the way the ledger sends its calls (src/credits/ledger-functions.ts).
    */
   private async bareDebit(accountId: string): Promise<void> {
     const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
@@ -93,6 +93,7 @@ async function main(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(BenchServerModule, { rawBody: true, logger: ['error'] });
   configureApp(app, config);
   await app.listen(config.PORT, '127.0.0.1');
+  process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
   process.send?.('ready');
 }
 

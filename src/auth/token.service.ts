@@ -9,11 +9,18 @@ export const ACCOUNT_ID_PATTERN = /^[A-Za-z0-9._@:|+-]{1,128}$/;
 
 const KNOWN_ROLES = new Set<string>(Object.values(Role));
 
-/** Verifies bearer tokens: HS256 with JWT_SECRET, or keys from JWT_JWKS_URL. */
+/** Verified tokens remembered per instance; past this many the memory starts afresh. */
+const VERIFIED_TOKENS_LIMIT = 10_000;
+
+/**
+ * Verifies bearer tokens: HS256 with JWT_SECRET, or keys from JWT_JWKS_URL. A token that verified is remembered
+ * until it expires, so a client sending the same token with every request pays for its signature once.
+ */
 @Injectable()
 export class TokenService {
   private readonly secret?: Uint8Array;
   private readonly jwks?: JWTVerifyGetKey;
+  private readonly verified = new Map<string, { account: AuthenticatedAccount; expiresAtMs: number }>();
 
   constructor(@Inject(AppConfig) private readonly config: AppConfig) {
     if (config.JWT_JWKS_URL) this.jwks = createRemoteJWKSet(new URL(config.JWT_JWKS_URL));
@@ -21,6 +28,16 @@ export class TokenService {
   }
 
   async verify(token: string): Promise<AuthenticatedAccount> {
+    const known = this.verified.get(token);
+    if (known && known.expiresAtMs > Date.now()) return known.account;
+    if (known) this.verified.delete(token);
+    const { account, payload } = await this.verifySignature(token);
+    if (this.verified.size >= VERIFIED_TOKENS_LIMIT) this.verified.clear();
+    this.verified.set(token, { account, expiresAtMs: payload.exp! * 1000 });
+    return account;
+  }
+
+  private async verifySignature(token: string): Promise<{ account: AuthenticatedAccount; payload: JWTPayload }> {
     let payload: JWTPayload;
     try {
       const options = {
@@ -45,7 +62,7 @@ export class TokenService {
     }
     const claimed = Array.isArray(payload.roles) ? payload.roles : [];
     const roles = claimed.filter((role): role is Role => typeof role === 'string' && KNOWN_ROLES.has(role));
-    return { id: payload.sub, roles };
+    return { account: { id: payload.sub, roles }, payload };
   }
 }
 

@@ -184,7 +184,7 @@ export class AppConfig {
   @IsInt()
   @Min(1024)
   @Max(10 * 1024 * 1024)
-  BODY_LIMIT_BYTES = 100 * 1024;
+  BODY_LIMIT_BYTES = 1024 * 1024;
 
   /** Requests per minute from one IP address (0: no limit). */
   @Type(() => Number)

@@ -15,6 +15,7 @@ import { GuardedOperations } from './guarded-operation';
 import { LedgerModule } from './ledger.module';
 import { OpenHolds } from './open-holds';
 import { ReconciliationService } from './reconciliation.service';
+import { UsageEventsController } from './usage-events.controller';
 
 @Module({
   imports: [
@@ -29,6 +30,7 @@ import { ReconciliationService } from './reconciliation.service';
       CreditUsageEntity,
     ]),
   ],
+  controllers: [UsageEventsController],
   providers: [
     BalancesService,
     CreditsService,

@@ -1,17 +1,19 @@
 import { Args, Mutation, Resolver } from '@nestjs/graphql';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { AuthErrorCode, AuthException } from '../auth/auth.exception';
 import { CurrentAccount } from '../auth/current-account.decorator';
-import { AuthenticatedAccount, hasRole, Role } from '../auth/role.enum';
+import { AuthenticatedAccount, Role } from '../auth/role.enum';
 import { Roles } from '../auth/roles.decorator';
 import { CreditsErrorCode, CreditsException } from './credits.exception';
 import { CreditsService } from './credits.service';
+import { ConsumeCreditsBatchInput } from './dtos/inputs/consume-credits-batch.input';
 import { ConsumeCreditsInput } from './dtos/inputs/consume-credits.input';
+import { ConsumeBatchResultOutput } from './dtos/outputs/consume-batch-result.output';
 import { GrantCreditsInput } from './dtos/inputs/grant-credits.input';
 import { ConsumeResultOutput } from './dtos/outputs/consume-result.output';
 import { CreditTransactionOutput } from './dtos/outputs/credit-transaction.output';
 import { CreditTransactionEntity } from './entities/credit-transaction.entity';
+import { consumeResult, usageEvent } from './metering';
 
 @Resolver()
 export class CreditsResolver {
@@ -26,26 +28,21 @@ export class CreditsResolver {
     @CurrentAccount() caller: AuthenticatedAccount,
     @Args('input') input: ConsumeCreditsInput,
   ): Promise<ConsumeResultOutput> {
-    const accountId = input.accountId ?? caller.id;
-    if (accountId !== caller.id && !hasRole(caller, Role.SERVICE, Role.ADMIN)) {
-      throw new AuthException(AuthErrorCode.FORBIDDEN, 'Only the service and admin roles may charge another account.');
-    }
-    const outcome = await this.credits.consume(
-      accountId,
-      { type: input.creditType, amount: input.amount },
-      { idempotencyKey: input.idempotencyKey, description: input.description },
-    );
-    return {
-      allowed: outcome.allowed,
-      creditType: outcome.creditType,
-      charged: outcome.charged,
-      fromAllowance: outcome.fromAllowance,
-      fromWallet: outcome.fromWallet,
-      remaining: outcome.remaining,
-      replayed: outcome.replayed,
-      reason: outcome.refusal?.code ?? null,
-      message: outcome.refusal?.message ?? null,
-    };
+    const { accountId, charge, options } = usageEvent(caller, input);
+    return consumeResult(await this.credits.consume(accountId, charge, options));
+  }
+
+  @Mutation(() => ConsumeBatchResultOutput, {
+    description:
+      'metering in bulk: up to 1,000 usage events in one request, each answered as consumeCredits would answer it; ' +
+      'an event that is not well formed, or names an account the caller may not charge, refuses the whole batch',
+  })
+  async consumeCreditsBatch(
+    @CurrentAccount() caller: AuthenticatedAccount,
+    @Args('input') input: ConsumeCreditsBatchInput,
+  ): Promise<ConsumeBatchResultOutput> {
+    const events = input.events.map((event) => usageEvent(caller, event));
+    return { results: (await this.credits.consumeMany(events)).map(consumeResult) };
   }
 
   @Roles(Role.ADMIN)

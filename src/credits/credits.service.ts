@@ -56,6 +56,13 @@ export interface ConsumeOutcome {
   refusal?: CreditsException;
 }
 
+/** One usage event of a metering batch. */
+export interface UsageEvent {
+  accountId: string;
+  charge: Charge;
+  options?: ChargeOptions;
+}
+
 export interface WalletGrant {
   accountId: string;
   amount: number;
@@ -68,6 +75,12 @@ export interface WalletGrant {
 }
 
 
+
+/** The one MESSAGE or INTEGRATION amount of a charge, or null for any other charge. */
+function singleAmount(lines: ChargeLine[]): ChargeLine | null {
+  const [line, ...more] = lines;
+  return more.length === 0 && line.type !== CreditType.PROJECT ? line : null;
+}
 
 /** A charge as the ledger routes it: held until captured or released (`hold`), or taken at once (`consume`). */
 interface ChargeOperation {
@@ -91,7 +104,7 @@ interface CaptureOperation {
  * The ledger: the one place that moves credits, with one verb per movement (hold, capture, release, consume, grant,
  * claw back, return units). Each verb checks its input, runs through the one route (`charge` / `settle`) to the
  * ledger's database functions, and answers in the domain's terms; an account the ledger meets for the first time is
- * created, and one whose period has ended is renewed, in one place (`whenReady`).
+ * created, and one whose period has ended is renewed, in one place (`chargeReady`).
  */
 @Injectable()
 export class CreditsService {
@@ -145,13 +158,13 @@ export class CreditsService {
    */
   async hold(accountId: string, charges: Charge[], options: ChargeOptions = {}): Promise<Hold> {
     const operation = this.chargeOperation('hold', accountId, normalise(charges), options);
-    let outcome = await this.whenReady(accountId, undefined, () => this.charge(operation));
+    let [outcome] = await this.chargeReady([operation]);
     if (outcome.status === 'OK' && outcome.holdStatus === 'PENDING' && outcome.expiresAt) {
       // The key's earlier attempt died with its hold pending (a crashed instance): once that hold has expired,
       // give it back and let this retry reserve afresh instead of waiting for the sweeper.
       if (new Date(outcome.expiresAt) <= this.clock.now()) {
         await this.functions.release(undefined, accountId, outcome.holdId!, 'EXPIRED', this.clock.now());
-        outcome = await this.whenReady(accountId, undefined, () => this.charge(operation));
+        [outcome] = await this.chargeReady([operation]);
       }
     }
     if (outcome.status !== 'OK') throw this.failure(outcome);
@@ -222,7 +235,7 @@ export class CreditsService {
         idempotencyKey: `late-capture:${holdId}:${line.type}`,
         description: `capture of hold ${holdId} after it was given back`,
       };
-      const outcome = await this.whenReady(accountId, manager, () => this.charge(operation, manager));
+      const [outcome] = await this.chargeReady([operation], manager);
       if (outcome.status === 'OK') {
         charged.push(...(outcome.charges ?? []));
         continue;
@@ -271,32 +284,53 @@ export class CreditsService {
    * charged.
    */
   async consume(accountId: string, charge: Charge, options: ChargeOptions = {}): Promise<ConsumeOutcome> {
-    const operation = this.chargeOperation('consume', accountId, normalise([charge]), options);
-    const outcome = await this.whenReady(accountId, undefined, () => this.charge(operation));
-    const [line] = operation.lines;
-    if (outcome.status === 'REFUSED') {
+    const [outcome] = await this.consumeMany([{ accountId, charge, options }]);
+    if (outcome.refusal?.code === CreditsErrorCode.IDEMPOTENCY_CONFLICT) throw outcome.refusal;
+    return outcome;
+  }
+
+  /**
+   * Many usage events at once (a metering batch): each is charged as `consume` would charge it alone, with its own
+   * idempotency key and answer (a key reused for another event is that event's refusal), one account's events in
+   * the order given, together in as few group-commit batches as they fit. An event that is not well formed refuses
+   * the whole batch before anything is charged.
+   */
+  async consumeMany(events: UsageEvent[]): Promise<ConsumeOutcome[]> {
+    const operations = events.map((event, index) => {
+      try {
+        return this.chargeOperation('consume', event.accountId, normalise([event.charge]), event.options ?? {});
+      } catch (error) {
+        if (events.length === 1 || !(error instanceof CreditsException)) throw error;
+        throw invalid(`Event ${index + 1}: ${error.message}`, `events.${index}`);
+      }
+    });
+    const outcomes = await this.chargeReady(operations);
+    return outcomes.map((outcome, index) => {
+      const [line] = operations[index].lines;
+      if (outcome.status === 'REFUSED' || outcome.status === 'IDEMPOTENCY_CONFLICT') {
+        return {
+          allowed: false,
+          creditType: line.type,
+          charged: 0,
+          fromAllowance: 0,
+          fromWallet: 0,
+          remaining: outcome.status === 'REFUSED' ? outcome.available : null,
+          replayed: false,
+          refusal: this.failure(outcome),
+        };
+      }
+      if (outcome.status !== 'OK') throw this.failure(outcome);
+      const [result] = outcome.charges ?? [];
       return {
-        allowed: false,
-        creditType: line.type,
-        charged: 0,
-        fromAllowance: 0,
-        fromWallet: 0,
-        remaining: outcome.available,
-        replayed: false,
-        refusal: this.refusalError(outcome),
+        allowed: true,
+        creditType: result.type,
+        charged: result.amount,
+        fromAllowance: result.fromAllowance,
+        fromWallet: result.fromWallet,
+        remaining: result.remaining,
+        replayed: outcome.replayed,
       };
-    }
-    if (outcome.status !== 'OK') throw this.failure(outcome);
-    const [result] = outcome.charges ?? [];
-    return {
-      allowed: true,
-      creditType: result.type,
-      charged: result.amount,
-      fromAllowance: result.fromAllowance,
-      fromWallet: result.fromWallet,
-      remaining: result.remaining,
-      replayed: outcome.replayed,
-    };
+    });
   }
 
   /**
@@ -392,66 +426,90 @@ export class CreditsService {
   }
 
   /**
-   * Asks the ledger, making the account ready when it says so: an account it does not know yet is created, one
-   * whose period has ended is renewed (in the caller's transaction, when there is one), and the ledger is asked
-   * again. Neither answer changed anything.
+   * Charges, making accounts ready when the ledger says so: an account it does not know yet is created, one whose
+   * period has ended is renewed (in the caller's transaction, when there is one), and what met them is charged
+   * again, in order. Neither answer changed anything.
    */
-  private async whenReady(
-    accountId: string,
-    manager: EntityManager | undefined,
-    ask: () => Promise<ChargeOutcome>,
-  ): Promise<ChargeOutcome> {
-    let outcome = await ask();
-    if (outcome.status === 'NO_ACCOUNT') {
-      await this.accounts.ensure(accountId, manager);
-      outcome = await ask();
+  private async chargeReady(operations: ChargeOperation[], manager?: EntityManager): Promise<ChargeOutcome[]> {
+    const outcomes = await this.charge(operations, manager);
+    for (let round = 0; round < 2; round++) {
+      const unready = outcomes.flatMap((outcome, index) =>
+        outcome.status === 'NO_ACCOUNT' || outcome.status === 'RENEW' ? [index] : [],
+      );
+      if (unready.length === 0) break;
+      const statuses = new Map(unready.map((index) => [operations[index].accountId, outcomes[index].status]));
+      for (const [accountId, status] of statuses) {
+        if (status === 'NO_ACCOUNT') {
+          await this.accounts.ensure(accountId, manager);
+          continue;
+        }
+        const now = this.clock.now();
+        if (manager) await this.accounts.renewIfDue(manager, accountId, now);
+        else await inTransaction(this.dataSource, (renewal) => this.accounts.renewIfDue(renewal, accountId, now));
+      }
+      const again = await this.charge(unready.map((index) => operations[index]), manager);
+      unready.forEach((index, position) => (outcomes[index] = again[position]));
     }
-    if (outcome.status === 'RENEW') {
-      const now = this.clock.now();
-      if (manager) await this.accounts.renewIfDue(manager, accountId, now);
-      else await inTransaction(this.dataSource, (renewal) => this.accounts.renewIfDue(renewal, accountId, now));
-      outcome = await ask();
-    }
-    return outcome;
+    return outcomes;
   }
 
   /**
    * The route of every charge. Outside a caller's transaction, one MESSAGE or INTEGRATION amount joins a group
    * commit: a consumption the consumption stream, a guarded request's keyless hold the guard stream. Everything
-   * else is one call of credits_hold (one such amount) or credits_charge (any charges).
+   * else is one call of credits_hold (one such amount) or credits_charge (any charges). One answer per operation,
+   * in order.
    */
-  private async charge(operation: ChargeOperation, manager?: EntityManager): Promise<ChargeOutcome> {
+  private async charge(operations: ChargeOperation[], manager?: EntityManager): Promise<ChargeOutcome[]> {
+    const consumptions: Array<{ index: number; request: BatchedConsume }> = [];
+    const holds: Array<{ index: number; request: GuardOperation }> = [];
+    const alone: number[] = [];
+    operations.forEach((operation, index) => {
+      const { accountId, lines, idempotencyKey: key, description } = operation;
+      const single = singleAmount(lines);
+      if (manager || !single) alone.push(index);
+      else if (operation.verb === 'consume') {
+        const hash = key ? requestHash(accountId, 'CONSUME', lines) : null;
+        consumptions.push({ index, request: { account: accountId, ...single, key, hash, description } });
+      } else if (!key) holds.push({ index, request: { account: accountId, ...single, hold: null, description, result: null } });
+      else alone.push(index);
+    });
+    const outcomes: ChargeOutcome[] = new Array(operations.length);
+    const [consumed, held] = await Promise.all([
+      consumptions.length ? this.consumption.submitAll(consumptions.map((item) => item.request)) : [],
+      holds.length ? this.guard.submitAll(holds.map((item) => item.request)) : [],
+    ]);
+    consumptions.forEach((item, position) => (outcomes[item.index] = consumed[position]));
+    holds.forEach((item, position) => (outcomes[item.index] = held[position] as ChargeOutcome));
+    for (const index of alone) outcomes[index] = await this.chargeAlone(operations[index], manager);
+    operations.forEach((operation, index) => this.observe(operation, outcomes[index], manager));
+    return outcomes;
+  }
+
+  /** One call of credits_hold (one MESSAGE or INTEGRATION amount held) or credits_charge (anything else). */
+  private chargeAlone(operation: ChargeOperation, manager: EntityManager | undefined): Promise<ChargeOutcome> {
     const { accountId, lines, idempotencyKey: key, description } = operation;
-    const [line, ...more] = lines;
-    const single = more.length === 0 && line.type !== CreditType.PROJECT ? line : null;
-    let outcome: ChargeOutcome;
-    if (!manager && single && operation.verb === 'consume') {
-      const hash = key ? requestHash(accountId, 'CONSUME', lines) : null;
-      outcome = await this.consumption.submit({ account: accountId, ...single, key, hash, description });
-    } else if (!manager && single && !key) {
-      const hold = { account: accountId, ...single, hold: null, description, result: null };
-      outcome = (await this.guard.submit(hold)) as ChargeOutcome;
-    } else {
-      const mode = operation.verb === 'hold' ? 'HOLD' : 'CONSUME';
-      const request = {
-        accountId,
-        now: this.clock.now(),
-        holdTtlSeconds: this.config.HOLD_TTL_SECONDS,
-        idempotencyKey: key,
-        requestHash: key ? requestHash(accountId, mode, lines) : null,
-        description,
-      };
-      outcome = single && mode === 'HOLD'
-        ? await this.functions.hold(manager, { ...request, line: single })
-        : await this.functions.charge(manager, { ...request, mode, lines });
-    }
+    const mode = operation.verb === 'hold' ? 'HOLD' : 'CONSUME';
+    const request = {
+      accountId,
+      now: this.clock.now(),
+      holdTtlSeconds: this.config.HOLD_TTL_SECONDS,
+      idempotencyKey: key,
+      requestHash: key ? requestHash(accountId, mode, lines) : null,
+      description,
+    };
+    const single = singleAmount(lines);
+    return single && mode === 'HOLD'
+      ? this.functions.hold(manager, { ...request, line: single })
+      : this.functions.charge(manager, { ...request, mode, lines });
+  }
+
+  /** Counts what a charge did, and publishes its alerts once they are committed. */
+  private observe(operation: ChargeOperation, outcome: ChargeOutcome, manager: EntityManager | undefined): void {
     if (outcome.status === 'REFUSED') this.metrics.creditsRefused.inc({ type: outcome.creditType });
-    if (outcome.status === 'OK') {
-      if (operation.verb === 'consume' && !outcome.replayed) this.countConsumed(outcome.charges);
-      // Published after the charge committed, so listeners never hear of an alert that was rolled back.
-      if (!manager) this.publishAlerts(accountId, outcome.alerts);
-    }
-    return outcome;
+    if (outcome.status !== 'OK') return;
+    if (operation.verb === 'consume' && !outcome.replayed) this.countConsumed(outcome.charges);
+    // Published after the charge committed, so listeners never hear of an alert that was rolled back.
+    if (!manager) this.publishAlerts(operation.accountId, outcome.alerts);
   }
 
   /** The route of every capture: a whole one outside a caller's transaction joins the guard stream. */

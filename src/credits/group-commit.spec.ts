@@ -84,4 +84,21 @@ describe('GroupCommit', () => {
     // own each time the first of them finds a free slot: 30 batches here instead of 20.
     expect(batches.length).toBeLessThanOrEqual((clients * rounds) / 3);
   });
+
+  it('sends requests submitted together in as few batches as the size allows, each account in its order', async () => {
+    const { batches, settle } = recordingSettler();
+    const commit = new GroupCommit<Op, number>(settle, 4, 2);
+    const ops = [
+      { account: 'a', value: 1 },
+      { account: 'b', value: 2 },
+      { account: 'a', value: 3 },
+      { account: 'c', value: 4 },
+      { account: 'a', value: 5 },
+      { account: 'b', value: 6 },
+    ];
+    await expect(commit.submitAll(ops)).resolves.toEqual([2, 4, 6, 8, 10, 12]);
+    // At once: the first batch takes a's three and b's first (4 is the size); c, waiting meanwhile, goes in the
+    // second, which cannot take a or b while they are in flight.
+    expect(batches.map((batch) => batch.map((op) => op.value))).toEqual([[1, 3, 5, 2], [4], [6]]);
+  });
 });

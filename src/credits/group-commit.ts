@@ -28,11 +28,26 @@ export class GroupCommit<R extends { account: string }, O> {
   ) {}
 
   submit(request: R): Promise<O> {
+    const answer = this.enqueue(request);
+    this.sendNext();
+    return answer;
+  }
+
+  /**
+   * Many requests at once: they join the waiting queues together, each account's in the order given, and leave in
+   * as few batches as the batch size allows. One answer per request, in order.
+   */
+  submitAll(requests: R[]): Promise<O[]> {
+    const answers = requests.map((request) => this.enqueue(request));
+    this.sendNext();
+    return Promise.all(answers);
+  }
+
+  private enqueue(request: R): Promise<O> {
     return new Promise((resolve, reject) => {
       const queue = this.waiting.get(request.account);
       if (queue) queue.push({ request, resolve, reject });
       else this.waiting.set(request.account, [{ request, resolve, reject }]);
-      this.sendNext();
     });
   }
 

@@ -24,7 +24,7 @@ export class ConsumeResultOutput {
   @Field({ description: 'true when this idempotency key had already been used with the same input' })
   replayed!: boolean;
 
-  @Field(() => String, { nullable: true, description: 'why the charge was refused (INSUFFICIENT_CREDITS, QUOTA_EXCEEDED)' })
+  @Field(() => String, { nullable: true, description: 'why the charge was refused (INSUFFICIENT_CREDITS, QUOTA_EXCEEDED; in a batch also IDEMPOTENCY_CONFLICT)' })
   reason?: string | null;
 
   @Field(() => String, { nullable: true, description: 'a message a person understands, when refused' })

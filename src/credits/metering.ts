@@ -1,0 +1,36 @@
+import { AuthErrorCode, AuthException } from '../auth/auth.exception';
+import { AuthenticatedAccount, hasRole, Role } from '../auth/role.enum';
+import { ConsumeOutcome, UsageEvent } from './credits.service';
+import { ConsumeCreditsInput } from './dtos/inputs/consume-credits.input';
+import { ConsumeResultOutput } from './dtos/outputs/consume-result.output';
+
+/**
+ * Server-to-server metering, one event or a batch, in GraphQL and REST alike: the service and admin roles may
+ * charge any account, a user only their own.
+ */
+export function usageEvent(caller: AuthenticatedAccount, input: ConsumeCreditsInput): UsageEvent {
+  const accountId = input.accountId ?? caller.id;
+  if (accountId !== caller.id && !hasRole(caller, Role.SERVICE, Role.ADMIN)) {
+    throw new AuthException(AuthErrorCode.FORBIDDEN, 'Only the service and admin roles may charge another account.');
+  }
+  return {
+    accountId,
+    charge: { type: input.creditType, amount: input.amount },
+    options: { idempotencyKey: input.idempotencyKey, description: input.description },
+  };
+}
+
+/** What a metered event answers: charged, or refused with the reason and a sentence a person understands. */
+export function consumeResult(outcome: ConsumeOutcome): ConsumeResultOutput {
+  return {
+    allowed: outcome.allowed,
+    creditType: outcome.creditType,
+    charged: outcome.charged,
+    fromAllowance: outcome.fromAllowance,
+    fromWallet: outcome.fromWallet,
+    remaining: outcome.remaining,
+    replayed: outcome.replayed,
+    reason: outcome.refusal?.code ?? null,
+    message: outcome.refusal?.message ?? null,
+  };
+}
