@@ -201,7 +201,10 @@ CREATE TABLE credit_balances (
   held credit_quantity DEFAULT 0 NOT NULL,
   updated_at timestamp with time zone DEFAULT now() NOT NULL,
   owed credit_quantity DEFAULT 0 NOT NULL,
+  total_purchased credit_quantity DEFAULT 0 NOT NULL,
+  total_used credit_quantity DEFAULT 0 NOT NULL,
   CONSTRAINT credit_balances_pkey PRIMARY KEY (account_id, pool),
+  CONSTRAINT credit_balances_wallet_totals_check CHECK ((((pool)::text = 'WALLET'::text) OR (((total_purchased)::bigint = 0) AND ((total_used)::bigint = 0)))),
   CONSTRAINT credit_balances_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id)
 );
 
@@ -210,6 +213,10 @@ COMMENT ON COLUMN credit_balances.balance IS 'credits available to spend (sum of
 COMMENT ON COLUMN credit_balances.held IS 'credits (PROJECT: units) reserved by pending holds';
 
 COMMENT ON COLUMN credit_balances.owed IS 'credits this pool owes back (a refund or an allowance cut that met them held); credits coming back pay it first';
+
+COMMENT ON COLUMN credit_balances.total_purchased IS 'WALLET: credits ever purchased (the amounts of its PURCHASE grants); 0 for the other pools';
+
+COMMENT ON COLUMN credit_balances.total_used IS 'WALLET: wallet credits ever spent on usage (the sum of credit_usage.from_wallet); 0 for the other pools';
 
 CREATE TABLE credit_grants (
   id uuid DEFAULT gen_random_uuid() NOT NULL,
@@ -429,9 +436,13 @@ CREATE VIEW credit_grants_in_spending_order AS
 
 -- Triggers
 
+CREATE TRIGGER credit_grants_count_purchases AFTER INSERT ON public.credit_grants REFERENCING NEW TABLE AS added_rows FOR EACH STATEMENT EXECUTE FUNCTION credits_count_wallet_totals();
+
 CREATE TRIGGER credit_transactions_append_only BEFORE DELETE OR UPDATE ON public.credit_transactions FOR EACH ROW EXECUTE FUNCTION credit_transactions_append_only();
 
 CREATE TRIGGER credit_transactions_no_truncate BEFORE TRUNCATE ON public.credit_transactions FOR EACH STATEMENT EXECUTE FUNCTION credit_transactions_append_only();
+
+CREATE TRIGGER credit_usage_count_wallet_use AFTER INSERT ON public.credit_usage REFERENCING NEW TABLE AS added_rows FOR EACH STATEMENT EXECUTE FUNCTION credits_count_wallet_totals();
 
 -- Functions
 
@@ -443,6 +454,24 @@ AS $function$
         RAISE EXCEPTION 'credit_transactions is append-only: % is not allowed', TG_OP
           USING ERRCODE = 'restrict_violation';
       END $function$;
+
+CREATE OR REPLACE FUNCTION public.credit_transactions_page(p_account text, p_before bigint, p_limit integer)
+ RETURNS SETOF credit_transactions
+ LANGUAGE sql
+ STABLE
+ SET plan_cache_mode TO 'force_generic_plan'
+AS $function$
+  SELECT * FROM credit_transactions WHERE account_id = p_account AND id < p_before ORDER BY id DESC LIMIT p_limit
+$function$;
+
+CREATE OR REPLACE FUNCTION public.credit_usage_page(p_account text, p_before bigint, p_limit integer)
+ RETURNS SETOF credit_usage
+ LANGUAGE sql
+ STABLE
+ SET plan_cache_mode TO 'force_generic_plan'
+AS $function$
+  SELECT * FROM credit_usage WHERE account_id = p_account AND id < p_before ORDER BY id DESC LIMIT p_limit
+$function$;
 
 CREATE OR REPLACE FUNCTION public.credits_alert_thresholds()
  RETURNS integer[]
@@ -1077,6 +1106,25 @@ BEGIN
     END IF;
   END LOOP;
   RETURN to_jsonb(v_results);
+END $function$;
+
+CREATE OR REPLACE FUNCTION public.credits_count_wallet_totals()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  IF TG_TABLE_NAME = 'credit_grants' THEN
+    UPDATE credit_balances b SET total_purchased = b.total_purchased + n.total
+      FROM (SELECT account_id, sum(amount) AS total FROM added_rows
+             WHERE pool = 'WALLET' AND kind = 'PURCHASE' GROUP BY account_id) n
+     WHERE b.account_id = n.account_id AND b.pool = 'WALLET';
+  ELSE
+    UPDATE credit_balances b SET total_used = b.total_used + n.total
+      FROM (SELECT account_id, sum(from_wallet) AS total FROM added_rows
+             WHERE from_wallet > 0 GROUP BY account_id) n
+     WHERE b.account_id = n.account_id AND b.pool = 'WALLET';
+  END IF;
+  RETURN NULL;
 END $function$;
 
 CREATE OR REPLACE FUNCTION public.credits_crosses_alert(p_limit bigint, p_before bigint, p_after bigint)

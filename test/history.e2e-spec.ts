@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { Role } from '../src/auth/role.enum';
 import { CreditType } from '../src/credits/credit-type.enum';
 import { CreditsService } from '../src/credits/credits.service';
@@ -119,4 +120,40 @@ describe('history (e2e): cursor pagination over the ledger', () => {
       .reduce((sum, node) => sum + node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0), 0);
     expect(examined).toBeLessThanOrEqual(50);
   });
+  it.each(['credit_transactions', 'credit_usage'])(
+    'pages %s of an account holding most of the table from its index, however many newer rows others wrote',
+    async (table) => {
+      // 60,000 rows of one account, then 20,000 newer rows of 1,000 others: a plan made for this account's share
+      // of the table would walk the newest rows of the table, all of them someone else's.
+      const columns =
+        table === 'credit_transactions'
+          ? `(account_id, kind, pool, amount, balance_after) SELECT $1, 'ADJUST', 'WALLET', 1, n`
+          : `(account_id, credit_type, amount, from_allowance, from_wallet) SELECT $1, 'MESSAGE', 1, 1, 0`;
+      await t.dataSource.query(`INSERT INTO ${table} ${columns} FROM generate_series(1, 60000) n`, [`giant-${table}`]);
+      await t.dataSource.query(
+        `INSERT INTO ${table} ${columns.replace('$1', `'neighbour-' || (n % 1000)`)} FROM generate_series(1, 20000) n`,
+      );
+      await t.dataSource.query(`ANALYZE ${table}`);
+
+      // The plan the page function runs, as auto_explain reports it to this session.
+      const client = new Client({ connectionString: t.databaseUrl });
+      await client.connect();
+      const plans: string[] = [];
+      client.on('notice', (notice) => plans.push(notice.message ?? ''));
+      try {
+        await client.query(`LOAD 'auto_explain'`);
+        await client.query(`SET auto_explain.log_min_duration = 0`);
+        await client.query(`SET auto_explain.log_nested_statements = on`);
+        await client.query(`SET auto_explain.log_analyze = on`);
+        await client.query(`SET client_min_messages = log`);
+        const { rows } = await client.query(`SELECT id FROM ${table}_page($1, $2, 21)`, [`giant-${table}`, '9223372036854775807']);
+        expect(rows).toHaveLength(21);
+        const inner = plans.find((plan) => plan.includes(`FROM ${table} WHERE`));
+        expect(inner).toContain(`Index Scan using ${table}_account_idx`);
+        expect(inner).not.toContain('Rows Removed by Filter');
+      } finally {
+        await client.end();
+      }
+    },
+  );
 });

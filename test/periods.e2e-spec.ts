@@ -142,6 +142,53 @@ describe('periods, renewal and alerts (e2e, real PostgreSQL)', () => {
     expect(grants.every((row: any) => row.n === 1)).toBe(true);
   });
 
+  it('renews hundreds of due accounts in claimed batches, two instances at once, each account once', async () => {
+    const accounts = Array.from({ length: 260 }, () => newAccount());
+    t.clock.set('2030-03-10T00:00:00.000Z');
+    for (const id of accounts) await t.app.get(AccountsService).ensure(id);
+    // Some accounts used part of their allowance, some bought credits: only the allowance moves.
+    for (const id of accounts.slice(0, 40)) await consume(t, id, CreditType.MESSAGE, 3);
+    for (const id of accounts.slice(40, 60)) {
+      await t.app.get(CreditsService).grant({ accountId: id, amount: 25, kind: 'PURCHASE', sourceKey: `renew-many-${id}` });
+    }
+    const at = new Date('2030-04-12T00:00:00.000Z');
+    const reports = await Promise.all([t, second].map((app) => app.app.get(RenewalService).run(at)));
+    expect(reports.reduce((sum, report) => sum + report.renewed, 0)).toBeGreaterThanOrEqual(accounts.length);
+
+    const periods = await t.dataSource.query(
+      `SELECT count(*)::int AS n FROM accounts
+        WHERE id = ANY($1) AND current_period_start = '2030-04-10T00:00:00Z' AND current_period_end = '2030-05-10T00:00:00Z'`,
+      [accounts],
+    );
+    expect(periods[0].n).toBe(accounts.length);
+    const grants = await t.dataSource.query(
+      `SELECT pool, count(*)::int AS grants, count(DISTINCT account_id)::int AS accounts, min(remaining)::int AS min,
+              max(remaining)::int AS max
+         FROM credit_grants
+        WHERE account_id = ANY($1) AND kind = 'ALLOWANCE' AND period_start = '2030-04-10T00:00:00Z'
+        GROUP BY pool ORDER BY pool`,
+      [accounts],
+    );
+    expect(grants).toEqual([
+      { pool: 'INTEGRATION', grants: accounts.length, accounts: accounts.length, min: 100, max: 100 },
+      { pool: 'MESSAGE', grants: accounts.length, accounts: accounts.length, min: 10, max: 10 },
+    ]);
+    const left = await t.dataSource.query(
+      `SELECT count(*)::int AS n FROM credit_grants
+        WHERE account_id = ANY($1) AND kind = 'ALLOWANCE' AND period_start = '2030-03-10T00:00:00Z' AND remaining > 0`,
+      [accounts],
+    );
+    expect(left[0].n).toBe(0);
+    const wallets = await t.dataSource.query(
+      `SELECT count(*)::int AS n FROM credit_balances WHERE account_id = ANY($1) AND pool = 'WALLET' AND balance = 25`,
+      [accounts],
+    );
+    expect(wallets[0].n).toBe(20);
+    // Both instances again at the same moment: nothing is left to renew.
+    const again = await Promise.all([t, second].map((app) => app.app.get(RenewalService).run(at)));
+    expect(again.map((report) => report.renewed)).toEqual([0, 0]);
+  });
+
   it('counts charges racing the renewal in exactly one period, losing none', async () => {
     const accountId = newAccount();
     await create(accountId, '2030-03-01T00:00:00.000Z');

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { DataSource, EntityManager, Repository } from 'typeorm';
+import { DataSource, EntityManager, In, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { inTransaction } from '../database/transaction';
@@ -9,7 +9,7 @@ import { PlanCode } from '../plans/plan-code.enum';
 import { CreditType } from '../credits/credit-type.enum';
 import { entitledPlan } from './entitled-plan';
 import { AccountEntity, SubscriptionStatus } from './entities/account.entity';
-import { LedgerFunctions } from '../credits/ledger-functions';
+import { GrantRequest, LedgerFunctions } from '../credits/ledger-functions';
 import { nextPeriod, Period, periodAt } from './period-math';
 
 const POOLS = ['INTEGRATION', 'MESSAGE', 'PROJECT', 'WALLET'] as const;
@@ -20,6 +20,14 @@ const KNOWN_ACCOUNTS_LIMIT = 100_000;
 /** The allowance grant of one account, type and period: its source key makes a second grant impossible. */
 export function allowanceSourceKey(accountId: string, type: CreditType, periodStart: Date): string {
   return `allowance:${accountId}:${type}:${periodStart.toISOString()}`;
+}
+
+/** One account starting a period: the period, the plan it has there, and other changes to the account row. */
+interface PeriodStart {
+  account: AccountEntity;
+  period: Period;
+  planCode: PlanCode;
+  changes?: Partial<AccountEntity>;
 }
 
 /**
@@ -126,27 +134,40 @@ export class AccountsService {
    */
   async renewIfDue(manager: EntityManager, accountId: string, now: Date): Promise<boolean> {
     const account = await this.lock(manager, accountId);
-    if (!account || account.currentPeriodEnd > now) return false;
+    if (!account) return false;
+    return (await this.renew(manager, [account], now)) === 1;
+  }
+
+  /**
+   * renewIfDue for many accounts the caller has locked, together: a few statements whatever their number. Those
+   * whose period has not ended are left alone. Returns how many were renewed.
+   */
+  async renew(manager: EntityManager, accounts: AccountEntity[], now: Date): Promise<number> {
+    const due = accounts.filter((account) => account.currentPeriodEnd <= now);
+    await this.startPeriods(manager, due.map((account) => this.renewalOf(account, now)), now);
+    return due.length;
+  }
+
+  /** The period a due account moves to, and its plan there. */
+  private renewalOf(account: AccountEntity, now: Date): PeriodStart {
     const period = nextPeriod(account.periodAnchor, account.currentPeriodEnd, now);
     if (!account.subscriptionPlanCode) {
       const planCode = account.pendingPlanCode ?? (account.cancelAtPeriodEnd ? PlanCode.FREE : account.planCode);
-      await this.startPeriod(manager, account, period, planCode, now);
-      return true;
+      return { account, period, planCode };
     }
     // A subscription's next period: its plan (or the pending downgrade) while it is paid, FREE once it is canceling.
     const subscriptionPlanCode = account.cancelAtPeriodEnd
       ? null
       : (account.pendingPlanCode ?? account.subscriptionPlanCode);
     const planCode = this.entitledPlan({ ...account, subscriptionPlanCode, planCode: PlanCode.FREE }, now);
-    await this.startPeriod(manager, account, period, planCode, now, { subscriptionPlanCode });
-    return true;
+    return { account, period, planCode, changes: { subscriptionPlanCode } };
   }
 
   /**
    * Starts `period` on `planCode` (a renewal, or the period a Stripe subscription reports): what is left of earlier
    * periods' allowance expires and this period's is granted, once. The caller holds the account lock.
    */
-  async startPeriod(
+  startPeriod(
     manager: EntityManager,
     account: AccountEntity,
     period: Period,
@@ -154,19 +175,56 @@ export class AccountsService {
     now: Date,
     changes: Partial<AccountEntity> = {},
   ): Promise<void> {
-    const plan = await manager.findOneByOrFail(PlanEntity, { code: planCode });
-    await this.ledger.expireAllowance(manager, account.id, period.start, now);
-    await this.grantAllowance(manager, account.id, plan, period, now);
-    await manager.update(AccountEntity, account.id, {
-      planCode,
-      pendingPlanCode: null,
-      cancelAtPeriodEnd: false,
-      currentPeriodStart: period.start,
-      currentPeriodEnd: period.end,
-      updatedAt: now,
-      ...changes,
-    });
-    this.logger.log(`Account ${account.id} started a ${planCode} period on ${period.start.toISOString()}`);
+    return this.startPeriods(manager, [{ account, period, planCode, changes }], now);
+  }
+
+  /**
+   * startPeriod for many accounts at once, in the ledger's lock order (by account id): the allowance of all of them
+   * expires in one statement, the new allowance is granted in another, and the accounts move in a third.
+   */
+  private async startPeriods(manager: EntityManager, starts: PeriodStart[], now: Date): Promise<void> {
+    if (starts.length === 0) return;
+    const ordered = [...starts].sort((a, b) => (a.account.id < b.account.id ? -1 : a.account.id > b.account.id ? 1 : 0));
+    const plans = new Map(
+      (await manager.findBy(PlanEntity, { code: In([...new Set(ordered.map((start) => start.planCode))]) })).map((plan) => [
+        plan.code,
+        plan,
+      ]),
+    );
+    const planOf = (start: PeriodStart) => {
+      const plan = plans.get(start.planCode);
+      if (!plan) throw new Error(`Plan ${start.planCode} does not exist`);
+      return plan;
+    };
+    await this.ledger.expireAllowances(
+      manager,
+      ordered.map((start) => ({ accountId: start.account.id, periodStart: start.period.start })),
+      now,
+    );
+    await this.ledger.grants(
+      manager,
+      ordered.flatMap((start) => this.allowanceGrants(start.account.id, planOf(start), start.period, now)),
+    );
+    await manager.query(
+      `UPDATE accounts a
+          SET plan_code = s.plan_code, pending_plan_code = NULL, cancel_at_period_end = false,
+              current_period_start = s.period_start, current_period_end = s.period_end, updated_at = $4
+         FROM unnest($1::text[], $2::text[], $3::timestamptz[], $5::timestamptz[]) AS s(id, plan_code, period_start, period_end)
+        WHERE a.id = s.id`,
+      [
+        ordered.map((start) => start.account.id),
+        ordered.map((start) => start.planCode),
+        ordered.map((start) => start.period.start),
+        now,
+        ordered.map((start) => start.period.end),
+      ],
+    );
+    for (const start of ordered) {
+      if (start.changes && Object.keys(start.changes).length > 0) {
+        await manager.update(AccountEntity, start.account.id, start.changes);
+      }
+      this.logger.log(`Account ${start.account.id} started a ${start.planCode} period on ${start.period.start.toISOString()}`);
+    }
   }
 
   /**
@@ -233,22 +291,23 @@ export class AccountsService {
     period: Period,
     now: Date,
   ): Promise<void> {
-    for (const type of ALLOWANCE_TYPES) {
-      const amount = plan.limitOf(type) ?? 0;
-      if (amount <= 0) continue;
-      await this.ledger.grant(manager, {
-        accountId,
-        pool: type,
-        kind: 'ALLOWANCE',
-        ledgerKind: 'GRANT',
-        amount,
-        expiresAt: period.end,
-        periodStart: period.start,
-        sourceKey: allowanceSourceKey(accountId, type, period.start),
-        description: `${plan.name} plan allowance`,
-        reference: null,
-        now,
-      });
-    }
+    await this.ledger.grants(manager, this.allowanceGrants(accountId, plan, period, now));
+  }
+
+  /** The allowance grants of one account, plan and period, keyed by account, type and period. */
+  private allowanceGrants(accountId: string, plan: PlanEntity, period: Period, now: Date): GrantRequest[] {
+    return ALLOWANCE_TYPES.filter((type) => (plan.limitOf(type) ?? 0) > 0).map((type) => ({
+      accountId,
+      pool: type,
+      kind: 'ALLOWANCE',
+      ledgerKind: 'GRANT',
+      amount: plan.limitOf(type) ?? 0,
+      expiresAt: period.end,
+      periodStart: period.start,
+      sourceKey: allowanceSourceKey(accountId, type, period.start),
+      description: `${plan.name} plan allowance`,
+      reference: null,
+      now,
+    }));
   }
 }

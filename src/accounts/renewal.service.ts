@@ -4,6 +4,7 @@ import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { inTransaction } from '../database/transaction';
 import { AccountsService } from './accounts.service';
+import { AccountEntity } from './entities/account.entity';
 import { LedgerFunctions } from '../credits/ledger-functions';
 import { MetricsService } from '../observability/metrics.service';
 
@@ -16,12 +17,15 @@ export interface RenewalReport {
 }
 
 const BATCH = 50;
+/** Claim loops of one run: each claims its own batches (SKIP LOCKED), so they renew different accounts side by side. */
+const RENEWAL_LOOPS = 4;
 
 /**
  * The periodic work: accounts whose period has ended are moved to their current period (the unused allowance
  * expires, the new one is granted once, pending downgrades and cancellations take effect) and expired holds are
- * given back. Any number of instances may run it at the same moment: each claims different accounts with
- * FOR NO KEY UPDATE SKIP LOCKED, and every grant is keyed by account, type and period, so nothing is granted twice.
+ * given back. Any number of instances, and several claim loops in each, may run it at the same moment: each claims
+ * different accounts with FOR NO KEY UPDATE SKIP LOCKED and renews a claimed batch together, and every grant is
+ * keyed by account, type and period, so nothing is granted twice.
  * After downtime an account jumps straight to the current period; the missed ones are not granted. Past-due
  * subscriptions whose grace (PAST_DUE_GRACE_HOURS) has ended fall back to the FREE limits in the same run.
  */
@@ -39,21 +43,10 @@ export class RenewalService {
   ) {}
 
   async run(at: Date = this.clock.now()): Promise<RenewalReport> {
-    let renewed = 0;
-    for (;;) {
-      const claimed = await inTransaction(this.dataSource, async (manager) => {
-        const due: Array<{ id: string }> = await manager.query(
-          `SELECT id FROM accounts WHERE current_period_end <= $1
-            ORDER BY current_period_end LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED`,
-          [at, BATCH],
-        );
-        for (const { id } of due) await this.accounts.renewIfDue(manager, id, at);
-        return due.length;
-      });
-      renewed += claimed;
-      this.metrics.renewals.inc(claimed);
-      if (claimed < BATCH) break;
-    }
+    const renewed = (await Promise.all(Array.from({ length: RENEWAL_LOOPS }, () => this.renewDue(at)))).reduce(
+      (total, count) => total + count,
+      0,
+    );
     let graceEnded = 0;
     const graceStartedBefore = new Date(at.getTime() - this.config.PAST_DUE_GRACE_HOURS * 3_600_000);
     for (;;) {
@@ -82,5 +75,30 @@ export class RenewalService {
       );
     }
     return { renewed, graceEnded, holdsReleased, at };
+  }
+
+  /**
+   * One claim loop: batches of due accounts, each claimed and renewed together in one transaction (a few
+   * statements per batch, whatever its size), until none is left to claim. Returns how many it renewed.
+   */
+  private async renewDue(at: Date): Promise<number> {
+    let renewed = 0;
+    for (;;) {
+      const claimed = await inTransaction(this.dataSource, async (manager) => {
+        const due = await manager
+          .createQueryBuilder(AccountEntity, 'account')
+          .where('account.current_period_end <= :at', { at })
+          .orderBy('account.current_period_end')
+          .limit(BATCH)
+          .setLock('for_no_key_update')
+          .setOnLocked('skip_locked')
+          .getMany();
+        await this.accounts.renew(manager, due, at);
+        return due.length;
+      });
+      renewed += claimed;
+      this.metrics.renewals.inc(claimed);
+      if (claimed < BATCH) return renewed;
+    }
   }
 }

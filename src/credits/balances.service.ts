@@ -1,12 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { DataSource, FindOptionsOrder, FindOptionsWhere, LessThan, Repository } from 'typeorm';
+import { DataSource, Repository } from 'typeorm';
 import { decodeCursor, invalidCursor } from '../common/cursor';
 import { toSafeInteger } from '../database/bigint.transformer';
 import { CreditPool, CreditType } from './credit-type.enum';
 import { CreditBalanceEntity } from './entities/credit-balance.entity';
 import { CreditTransactionEntity } from './entities/credit-transaction.entity';
 import { CreditUsageEntity } from './entities/credit-usage.entity';
+
+/** Above every row id: the first page starts below it. */
+const BIGINT_MAX = '9223372036854775807';
 
 export interface PoolBalance {
   /** Spendable credits; for PROJECT, units in use. */
@@ -53,26 +56,41 @@ export class BalancesService {
   /**
    * Ledger rows, newest first, `first` at a time after the cursor (a row id). Ids only grow, so a page never
    * repeats a row and rows written meanwhile appear above the first page, never inside later ones. Served by the
-   * (account_id, id DESC) index whatever the account's size.
+   * (account_id, id DESC) index whatever the account's size (credit_transactions_page).
    */
   transactionPage(accountId: string, first: number, after?: string | null): Promise<HistoryPage<CreditTransactionEntity>> {
-    return this.page(this.transactions, accountId, first, after);
+    return this.page(this.transactions, 'credit_transactions_page', accountId, first, after);
   }
 
-  /** Usage records, newest first; paged like transactionPage. */
+  /** Usage records, newest first; paged like transactionPage (credit_usage_page). */
   usagePage(accountId: string, first: number, after?: string | null): Promise<HistoryPage<CreditUsageEntity>> {
-    return this.page(this.usage, accountId, first, after);
+    return this.page(this.usage, 'credit_usage_page', accountId, first, after);
   }
 
   private async page<Row extends { id: number; accountId: string }>(
     rows: Repository<Row>,
+    pageFunction: 'credit_transactions_page' | 'credit_usage_page',
     accountId: string,
     first: number,
     after?: string | null,
   ): Promise<HistoryPage<Row>> {
-    const where = { accountId, ...(after && { id: LessThan(this.cursorId(after)) }) } as FindOptionsWhere<Row>;
-    const found = await rows.find({ where, order: { id: 'DESC' } as FindOptionsOrder<Row>, take: first + 1 });
+    const before = after ? String(this.cursorId(after)) : BIGINT_MAX;
+    const raw: Array<Record<string, unknown>> = await this.dataSource.query(`SELECT * FROM ${pageFunction}($1, $2, $3)`, [
+      accountId,
+      before,
+      first + 1,
+    ]);
+    const found = raw.map((values) => this.entityOf(rows, values));
     return { rows: found.slice(0, first), more: found.length > first };
+  }
+
+  /** A row as the entity it is, each column read as the repository reads it. */
+  private entityOf<Row extends object>(rows: Repository<Row>, values: Record<string, unknown>): Row {
+    const entity = rows.create();
+    for (const column of rows.metadata.columns) {
+      column.setEntityValue(entity, this.dataSource.driver.prepareHydratedValue(values[column.databaseName], column));
+    }
+    return entity;
   }
 
   private cursorId(cursor: string): number {
@@ -131,15 +149,12 @@ export class BalancesService {
     }));
   }
 
-  /** Wallet credits ever purchased, and wallet credits ever spent on usage. */
+  /**
+   * Wallet credits ever purchased, and wallet credits ever spent on usage: the totals kept on the wallet's balance
+   * row, so one row is read however long the account's history is.
+   */
   async walletTotals(accountId: string): Promise<WalletTotals> {
-    const [totals]: Array<{ purchased: string; used: string }> = await this.dataSource.query(
-      `SELECT (SELECT coalesce(sum(amount), 0) FROM credit_grants
-                WHERE account_id = $1 AND pool = 'WALLET' AND kind = 'PURCHASE') AS purchased,
-              (SELECT coalesce(sum(from_wallet), 0) FROM credit_usage
-                WHERE account_id = $1 AND from_wallet > 0) AS used`,
-      [accountId],
-    );
-    return { purchased: toSafeInteger(totals.purchased), used: toSafeInteger(totals.used) };
+    const wallet = await this.balances.findOneBy({ accountId, pool: 'WALLET' });
+    return { purchased: wallet?.totalPurchased ?? 0, used: wallet?.totalUsed ?? 0 };
   }
 }

@@ -325,6 +325,38 @@ export class LedgerFunctions {
   }
 
   /**
+   * credits_grant for each request, in the order given (the caller's lock order), in one statement; the outcomes in
+   * the same order.
+   */
+  async grants(manager: EntityManager, requests: GrantRequest[]): Promise<Array<GrantOutcome | GrantRefusal>> {
+    if (requests.length === 0) return [];
+    const column = <K extends keyof GrantRequest>(key: K) => requests.map((request) => request[key]);
+    const rows: Array<{ result: GrantOutcome | GrantRefusal }> = await manager.query(
+      `SELECT credits_grant(r.account_id, r.pool, r.kind, r.ledger_kind, r.amount, r.expires_at, r.period_start,
+                            r.source_key, r.description, r.reference, r.now) AS result
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[], $7::timestamptz[],
+                     $8::text[], $9::text[], $10::text[], $11::timestamptz[]) WITH ORDINALITY
+              AS r(account_id, pool, kind, ledger_kind, amount, expires_at, period_start, source_key, description,
+                   reference, now, position)
+        ORDER BY r.position`,
+      [
+        column('accountId'),
+        column('pool'),
+        column('kind'),
+        column('ledgerKind'),
+        column('amount'),
+        column('expiresAt'),
+        column('periodStart'),
+        column('sourceKey'),
+        column('description'),
+        column('reference'),
+        column('now'),
+      ],
+    );
+    return rows.map((row) => row.result);
+  }
+
+  /**
    * Moves one pool's allowance of a period to `target` credits (a plan change mid-period), what was used so far
    * still counting; see credits_set_period_allowance.
    */
@@ -353,8 +385,16 @@ export class LedgerFunctions {
   }
 
   /** Lets what is left of the allowance of periods before `periodStart` expire. */
-  async expireAllowance(manager: EntityManager, accountId: string, periodStart: Date, now: Date): Promise<void> {
-    await manager.query('SELECT credits_expire_allowance($1, $2, $3)', [accountId, periodStart, now]);
+  /**
+   * credits_expire_allowance for each account starting a period, in the order given (the caller's lock order):
+   * what is left of other periods' allowance expires. One statement for all of them.
+   */
+  async expireAllowances(manager: EntityManager, starts: Array<{ accountId: string; periodStart: Date }>, now: Date): Promise<void> {
+    await manager.query(
+      `SELECT count(credits_expire_allowance(s.account_id, s.period_start, $3))
+         FROM unnest($1::text[], $2::timestamptz[]) AS s(account_id, period_start)`,
+      [starts.map((start) => start.accountId), starts.map((start) => start.periodStart), now],
+    );
   }
 
   /**

@@ -10,6 +10,9 @@ import { SqlRunner } from './schema-snapshot';
  */
 export const DATABASE_FUNCTIONS = [
   'credit_transactions_append_only',
+  'credits_count_wallet_totals',
+  'credit_transactions_page',
+  'credit_usage_page',
   'credits_post',
   'credits_lock_pools',
   'credits_available',
