@@ -15,6 +15,7 @@ import { prepareBaseline, runBaseline } from './baseline';
 import { compareHttp, HttpComparison, HttpMeasurement, residentMiB, ResolverVariant, RESOLVERS, runHttp, runMetering, startBenchServer, VARIANTS } from './http';
 import { ResourceProbe, ResourceUse } from './resources';
 import { HOT_ACCOUNT, ledgerAccountIds, prepareLedgerAccounts, runLedger, startLedger } from './ledger';
+import { runHistoryBench } from './history';
 import { Measurement } from './measure';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -199,6 +200,8 @@ async function main(): Promise<void> {
           `${cell('writes', 2)} | ${cell('walBytes', 0)} |`);
       }
     }
+    out();
+    await runHistoryBench(out);
     out();
     out('## Reading the numbers');
     out();
