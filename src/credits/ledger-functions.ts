@@ -384,7 +384,6 @@ export class LedgerFunctions {
     ]);
   }
 
-  /** Lets what is left of the allowance of periods before `periodStart` expire. */
   /**
    * credits_expire_allowance for each account starting a period, in the order given (the caller's lock order):
    * what is left of other periods' allowance expires. One statement for all of them.
