@@ -442,8 +442,6 @@ CREATE TRIGGER credit_transactions_append_only BEFORE DELETE OR UPDATE ON public
 
 CREATE TRIGGER credit_transactions_no_truncate BEFORE TRUNCATE ON public.credit_transactions FOR EACH STATEMENT EXECUTE FUNCTION credit_transactions_append_only();
 
-CREATE TRIGGER credit_usage_count_wallet_use AFTER INSERT ON public.credit_usage REFERENCING NEW TABLE AS added_rows FOR EACH STATEMENT EXECUTE FUNCTION credits_count_wallet_totals();
-
 -- Functions
 
 CREATE OR REPLACE FUNCTION public.credit_transactions_append_only()
@@ -568,6 +566,7 @@ BEGIN
         UPDATE credit_balances
            SET held = held - (v_amount - v_units),
                balance = balance + CASE WHEN pool = 'PROJECT' THEN v_amount - v_units ELSE 0 END,
+               total_used = total_used + CASE WHEN pool = 'WALLET' THEN v_amount - v_units ELSE 0 END,
                updated_at = p_now
          WHERE account_id = p_account AND pool = v_allocation->>'pool';
       END IF;
@@ -639,7 +638,8 @@ BEGIN
   -- What was held is spent: it leaves held. No ledger row: the HOLD rows took it.
   WITH spent AS (
     UPDATE credit_balances b
-       SET held = b.held - CASE WHEN b.pool = 'WALLET' THEN v_from_wallet ELSE v_from_allowance END, updated_at = p_now
+       SET held = b.held - CASE WHEN b.pool = 'WALLET' THEN v_from_wallet ELSE v_from_allowance END,
+           total_used = b.total_used + CASE WHEN b.pool = 'WALLET' THEN v_from_wallet ELSE 0 END, updated_at = p_now
      WHERE b.account_id = p_account
        AND b.pool = ANY (CASE WHEN v_from_allowance = 0 THEN ARRAY['WALLET'] WHEN v_from_wallet = 0 THEN ARRAY[v_type]
                               ELSE ARRAY[v_type, 'WALLET'] END)),
@@ -831,6 +831,10 @@ BEGIN
                                 idempotency_key, request_hash, description, created_at)
       VALUES (p_account, v_type, v_amount, v_from_allowance, v_from_wallet, v_remaining,
               p_idempotency_key, p_request_hash, p_description, p_now);
+      IF v_from_wallet > 0 THEN
+        UPDATE credit_balances SET total_used = total_used + v_from_wallet
+         WHERE account_id = p_account AND pool = 'WALLET';
+      END IF;
     END IF;
   END LOOP;
 
@@ -1076,7 +1080,9 @@ BEGIN
       FROM unnest(g_id, g_left, g_start) AS d(id, remaining, before)
      WHERE g.id = d.id AND d.remaining <> d.before),
   balances AS (
-    UPDATE credit_balances b SET balance = d.balance, updated_at = p_now
+    UPDATE credit_balances b
+       SET balance = d.balance, updated_at = p_now,
+           total_used = b.total_used + CASE WHEN b.pool = 'WALLET' THEN d.before - d.balance ELSE 0 END
       FROM unnest(b_account, b_pool, b_balance, b_start) AS d(account_id, pool, balance, before)
      WHERE b.account_id = d.account_id AND b.pool = d.pool AND d.balance <> d.before),
   movements AS (
@@ -1113,17 +1119,10 @@ CREATE OR REPLACE FUNCTION public.credits_count_wallet_totals()
  LANGUAGE plpgsql
 AS $function$
 BEGIN
-  IF TG_TABLE_NAME = 'credit_grants' THEN
-    UPDATE credit_balances b SET total_purchased = b.total_purchased + n.total
-      FROM (SELECT account_id, sum(amount) AS total FROM added_rows
-             WHERE pool = 'WALLET' AND kind = 'PURCHASE' GROUP BY account_id) n
-     WHERE b.account_id = n.account_id AND b.pool = 'WALLET';
-  ELSE
-    UPDATE credit_balances b SET total_used = b.total_used + n.total
-      FROM (SELECT account_id, sum(from_wallet) AS total FROM added_rows
-             WHERE from_wallet > 0 GROUP BY account_id) n
-     WHERE b.account_id = n.account_id AND b.pool = 'WALLET';
-  END IF;
+  UPDATE credit_balances b SET total_purchased = b.total_purchased + n.total
+    FROM (SELECT account_id, sum(amount) AS total FROM added_rows
+           WHERE pool = 'WALLET' AND kind = 'PURCHASE' GROUP BY account_id) n
+   WHERE b.account_id = n.account_id AND b.pool = 'WALLET';
   RETURN NULL;
 END $function$;
 

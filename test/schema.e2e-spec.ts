@@ -118,6 +118,26 @@ describe('database schema (e2e)', () => {
         'credits_extend_holds',
       ]);
       expect(await functionDrift(other.sql)).toEqual([]);
+
+      // A changed file that defines fewer triggers: the one it dropped does not stay behind.
+      const counter = files.find((file) => file.name === 'credits_count_wallet_totals')!;
+      const withExtraTrigger = files.map((file) =>
+        file === counter
+          ? {
+              ...counter,
+              hash: 'with an extra trigger',
+              sql: `${counter.sql}\nCREATE OR REPLACE TRIGGER credit_usage_counted AFTER INSERT ON public.credit_usage ` +
+                'REFERENCING NEW TABLE AS added_rows FOR EACH STATEMENT EXECUTE FUNCTION credits_count_wallet_totals();\n',
+            }
+          : file,
+      );
+      const usageTriggers = () =>
+        other.sql(`SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgrelid = 'credit_usage'::regclass`);
+      await applyDatabaseFunctions(other.sql, withExtraTrigger);
+      expect(await usageTriggers()).toEqual([{ tgname: 'credit_usage_counted' }]);
+      expect((await applyDatabaseFunctions(other.sql, files)).applied).toEqual(['credits_count_wallet_totals']);
+      expect(await usageTriggers()).toEqual([]);
+      expect(await functionDrift(other.sql)).toEqual([]);
     } finally {
       await other.end();
       await scratch.drop();

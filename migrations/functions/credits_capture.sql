@@ -1,6 +1,8 @@
 -- Settles a pending hold. p_actuals ({"MESSAGE": 0, ...}) may lower a charge; the difference goes back, wallet
 -- credits first. Writes one usage record per type actually used, and keeps p_result for replays. A hold already
 -- settled is answered as it is.
+-- The wallet credits of every usage record written here also count into the WALLET row's total_used, in the same
+-- update of that row (see credits_count_wallet_totals).
 -- Locks: the hold row (FOR UPDATE), then its pools in the ledger's order.
 CREATE OR REPLACE FUNCTION public.credits_capture(p_account text, p_hold uuid, p_actuals jsonb, p_now timestamp with time zone, p_result jsonb DEFAULT NULL::jsonb)
  RETURNS jsonb
@@ -81,6 +83,7 @@ BEGIN
         UPDATE credit_balances
            SET held = held - (v_amount - v_units),
                balance = balance + CASE WHEN pool = 'PROJECT' THEN v_amount - v_units ELSE 0 END,
+               total_used = total_used + CASE WHEN pool = 'WALLET' THEN v_amount - v_units ELSE 0 END,
                updated_at = p_now
          WHERE account_id = p_account AND pool = v_allocation->>'pool';
       END IF;

@@ -1,5 +1,7 @@
 -- Captures a pending hold of one MESSAGE or INTEGRATION charge whole (nothing reported lower): exactly what
 -- credits_capture(p_account, p_hold, '{}', p_now, p_result) does, which answers every other case.
+-- The wallet credits of every usage record written here also count into the WALLET row's total_used, in the same
+-- update of that row (see credits_count_wallet_totals).
 -- Locks: the hold row (FOR UPDATE), then its pools in the ledger's order.
 CREATE OR REPLACE FUNCTION public.credits_capture_whole(p_account text, p_hold uuid, p_now timestamp with time zone, p_result jsonb)
  RETURNS jsonb
@@ -51,7 +53,8 @@ BEGIN
   -- What was held is spent: it leaves held. No ledger row: the HOLD rows took it.
   WITH spent AS (
     UPDATE credit_balances b
-       SET held = b.held - CASE WHEN b.pool = 'WALLET' THEN v_from_wallet ELSE v_from_allowance END, updated_at = p_now
+       SET held = b.held - CASE WHEN b.pool = 'WALLET' THEN v_from_wallet ELSE v_from_allowance END,
+           total_used = b.total_used + CASE WHEN b.pool = 'WALLET' THEN v_from_wallet ELSE 0 END, updated_at = p_now
      WHERE b.account_id = p_account
        AND b.pool = ANY (CASE WHEN v_from_allowance = 0 THEN ARRAY['WALLET'] WHEN v_from_wallet = 0 THEN ARRAY[v_type]
                               ELSE ARRAY[v_type, 'WALLET'] END)),

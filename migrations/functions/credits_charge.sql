@@ -4,6 +4,8 @@
 -- one entry per type; CONSUME takes one. Answers {status: OK | REFUSED | RENEW | NO_ACCOUNT |
 -- IDEMPOTENCY_CONFLICT, ...}; nothing is changed unless OK. RENEW means the account's period has ended and must
 -- be renewed first. The same idempotency key and request hash answers the first result again.
+-- The wallet credits of every usage record written here also count into the WALLET row's total_used, in the same
+-- update of that row (see credits_count_wallet_totals).
 -- Locks: the charged pools and WALLET (when it pays) in the ledger's order. The account row is read, not locked.
 CREATE OR REPLACE FUNCTION public.credits_charge(p_account text, p_mode text, p_charges jsonb, p_now timestamp with time zone, p_hold_ttl_seconds integer, p_idempotency_key text, p_request_hash text, p_description text)
  RETURNS jsonb
@@ -183,6 +185,10 @@ BEGIN
                                 idempotency_key, request_hash, description, created_at)
       VALUES (p_account, v_type, v_amount, v_from_allowance, v_from_wallet, v_remaining,
               p_idempotency_key, p_request_hash, p_description, p_now);
+      IF v_from_wallet > 0 THEN
+        UPDATE credit_balances SET total_used = total_used + v_from_wallet
+         WHERE account_id = p_account AND pool = 'WALLET';
+      END IF;
     END IF;
   END LOOP;
 

@@ -4,6 +4,8 @@
 -- would answer alone: {status: OK | REFUSED | RENEW | NO_ACCOUNT | IDEMPOTENCY_CONFLICT, ...}. RENEW and
 -- NO_ACCOUNT are left to the caller (create or renew the account, then charge one by one); nothing was changed
 -- for them.
+-- The wallet credits of every usage record written here also count into the WALLET row's total_used, in the same
+-- update of that row (see credits_count_wallet_totals).
 -- Locks: the accounts' pool rows in one statement, ordered by account then pool, so concurrent batches queue.
 CREATE OR REPLACE FUNCTION public.credits_consume_batch(p_accounts text[], p_types text[], p_amounts bigint[], p_rates bigint[], p_keys text[], p_hashes text[], p_descriptions text[], p_now timestamp with time zone)
  RETURNS jsonb
@@ -166,7 +168,9 @@ BEGIN
       FROM unnest(g_id, g_left, g_start) AS d(id, remaining, before)
      WHERE g.id = d.id AND d.remaining <> d.before),
   balances AS (
-    UPDATE credit_balances b SET balance = d.balance, updated_at = p_now
+    UPDATE credit_balances b
+       SET balance = d.balance, updated_at = p_now,
+           total_used = b.total_used + CASE WHEN b.pool = 'WALLET' THEN d.before - d.balance ELSE 0 END
       FROM unnest(b_account, b_pool, b_balance, b_start) AS d(account_id, pool, balance, before)
      WHERE b.account_id = d.account_id AND b.pool = d.pool AND d.balance <> d.before),
   movements AS (

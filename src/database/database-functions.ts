@@ -124,6 +124,16 @@ export interface AppliedFunctions {
   dropped: string[];
 }
 
+/** Drops the triggers that call the function `name`. */
+async function dropTriggersOf(sql: SqlRunner, name: string): Promise<void> {
+  const triggers = await sql(
+    `SELECT format('DROP TRIGGER %I ON %s', t.tgname, t.tgrelid::regclass) AS statement
+     FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid WHERE p.proname = $1 AND p.pronamespace = 'public'::regnamespace`,
+    [name],
+  );
+  for (const { statement } of triggers) await sql(statement);
+}
+
 /**
  * Brings the database functions in line with their files, in one transaction. A file is executed only when its
  * content changed since it was last applied, or when what PostgreSQL holds for it is no longer what applying it
@@ -148,6 +158,8 @@ export async function applyDatabaseFunctions(
       if (record && record.file_hash === file.hash && current !== undefined && record.definition_hash === sha256(current)) {
         continue;
       }
+      // The file defines the function's triggers: those it no longer defines must not stay behind.
+      await dropTriggersOf(sql, file.name);
       await sql(file.sql);
       // Overloads of the name that the file did not just create or replace are left from an earlier signature.
       for (const { signature } of await sql(STALE_OVERLOADS, [file.name])) {
@@ -165,12 +177,7 @@ export async function applyDatabaseFunctions(
     }
     const names = new Set(files.map((file) => file.name));
     for (const name of [...recorded.keys()].filter((recordedName) => !names.has(recordedName))) {
-      const triggers = await sql(
-        `SELECT format('DROP TRIGGER %I ON %s', t.tgname, t.tgrelid::regclass) AS statement
-         FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid WHERE p.proname = $1 AND p.pronamespace = 'public'::regnamespace`,
-        [name],
-      );
-      for (const { statement } of triggers) await sql(statement);
+      await dropTriggersOf(sql, name);
       for (const { signature } of await sql(`SELECT p.oid::regprocedure::text AS signature ${PRODUCT_FUNCTIONS} AND p.proname = $1`, [
         name,
       ])) {
