@@ -99,7 +99,11 @@ async function seedBigAccount(app: INestApplicationContext, client: Client, size
     [BIG, spends],
   );
   await client.query(`UPDATE credit_grants SET remaining = remaining - $2 WHERE source_key = $1`, [`${BIG}:purchase`, spends]);
-  await client.query(`UPDATE credit_balances SET balance = balance - $2 WHERE account_id = $1 AND pool = 'WALLET'`, [BIG, spends]);
+  // As the ledger's writers do: wallet credits paid for usage count into the wallet row's total_used.
+  await client.query(
+    `UPDATE credit_balances SET balance = balance - $2, total_used = total_used + $2 WHERE account_id = $1 AND pool = 'WALLET'`,
+    [BIG, spends],
+  );
   await client.query('COMMIT');
 }
 
@@ -123,8 +127,8 @@ async function seedSmallAccounts(client: Client): Promise<void> {
                           ('MESSAGE', 'ALLOWANCE', 'GRANT', 'MESSAGE', 10, 5),
                           ('WALLET', 'PURCHASE', 'PURCHASE', 'MESSAGE', 100, 32)) p(pool, kind, ledger_kind, charge_type, amount, spent)`);
   await client.query(`
-    INSERT INTO credit_balances (account_id, pool, balance, updated_at)
-    SELECT a.id, p.pool, coalesce(s.amount - s.spent, 0), a.created_at
+    INSERT INTO credit_balances (account_id, pool, balance, total_used, updated_at)
+    SELECT a.id, p.pool, coalesce(s.amount - s.spent, 0), CASE WHEN p.pool = 'WALLET' THEN s.spent ELSE 0 END, a.created_at
       FROM accounts a CROSS JOIN unnest(ARRAY['INTEGRATION', 'MESSAGE', 'PROJECT', 'WALLET']) p(pool)
       LEFT JOIN seed_pools s ON s.pool = p.pool
      WHERE a.id LIKE 'bench-small-%'`);
