@@ -7,7 +7,6 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { GraphQLModule } from '@nestjs/graphql';
 import { ScheduleModule } from '@nestjs/schedule';
-import { LoggerModule } from 'nestjs-pino';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import path from 'node:path';
 import { AuthModule } from './auth/auth.module';
@@ -30,7 +29,6 @@ import { PlansModule } from './plans/plans.module';
 import { ProjectsModule } from './projects/projects.module';
 import { MetricsModule } from './observability/metrics.module';
 import { ObservabilityModule } from './observability/observability.module';
-import { loggingOptions } from './observability/logging';
 import { UsageModule } from './usage/usage.module';
 
 /**
@@ -69,7 +67,6 @@ export class AppModule {
       module: AppModule,
       imports: [
         ...coreImports(config, databaseUrl),
-        LoggerModule.forRoot(loggingOptions(config)),
         ScheduleModule.forRoot(),
         ObservabilityModule,
         GraphQLModule.forRoot<ApolloDriverConfig>({

@@ -2,15 +2,17 @@ import { INestApplication, Logger } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
 import type { Server } from 'node:http';
-import { Logger as PinoLogger } from 'nestjs-pino';
 import { rejectNulMiddleware } from './common/nul-characters';
 import { AppConfig } from './config/app-config';
 import { OpenHolds } from './credits/open-holds';
 import { InFlightRequests } from './observability/in-flight-requests';
+import { createLogger, NestLogger, requestLogging } from './observability/logging';
 
-/** HTTP-level setup shared by the service and the tests: logger, security headers, CORS and the body limit. */
+/** HTTP-level setup shared by the service and the tests: logs, security headers, CORS and the body limit. */
 export function configureApp(app: NestExpressApplication, config: AppConfig): void {
-  if (config.NODE_ENV !== 'test') app.useLogger(app.get(PinoLogger));
+  const logger = createLogger(config);
+  if (config.NODE_ENV !== 'test') app.useLogger(new NestLogger(logger));
+  app.use(requestLogging(logger));
   app.use(
     helmet({
       // The Apollo landing page (development, or when introspection is enabled) loads its scripts from Apollo.
@@ -24,6 +26,8 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
   app.use(rejectNulMiddleware(['/graphql', '/webhooks/stripe']));
   // The client IP (rate limits, logs) is the connection's peer unless it is one of the configured proxies.
   app.set('trust proxy', config.trustProxy);
+  // Answers are per caller and per operation: an ETag (a hash of every body) would never be matched.
+  app.set('etag', false);
 }
 
 /**

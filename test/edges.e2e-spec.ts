@@ -7,7 +7,6 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { buildSchema, GraphQLError, parse, specifiedRules, validate, ValidationRule } from 'graphql';
 import { SignJWT } from 'jose';
-import pinoHttp, { Options as PinoHttpOptions } from 'pino-http';
 import { Client } from 'pg';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
@@ -16,7 +15,7 @@ import { signToken } from '../src/auth/token.service';
 import { failClosed } from '../src/common/graphql-limits';
 import { loadConfig } from '../src/config/app-config';
 import { freePort } from '../src/database/free-port';
-import { loggingOptions } from '../src/observability/logging';
+import { createLogger, requestLogging } from '../src/observability/logging';
 import { FakeStripe } from './support/fake-stripe';
 import { postWebhook, stripeEvent } from './support/stripe-events';
 import { startStripeTestApp } from './support/stripe-test-app';
@@ -370,6 +369,22 @@ describe('rate limits (e2e)', () => {
     });
   });
 
+  it('health checks and Stripe\'s webhook are exempt from the per-IP limit', async () => {
+    await withApp({ RATE_LIMIT_IP_PER_MINUTE: '2' }, async (t) => {
+      const health = [];
+      for (let i = 0; i < 5; i++) health.push((await request(t.server).get('/healthz')).status);
+      expect(health).toEqual(Array(5).fill(200));
+      // Unsigned deliveries are refused by the signature check (400 without Stripe configured: 503), never by the limit.
+      const webhook = [];
+      for (let i = 0; i < 5; i++) webhook.push((await request(t.server).post('/webhooks/stripe').send({})).status);
+      expect(webhook).not.toContain(429);
+      // The API itself is still limited.
+      const api = [];
+      for (let i = 0; i < 3; i++) api.push((await t.gql('{ plans { code } }')).status);
+      expect(api).toEqual([200, 200, 429]);
+    });
+  });
+
   it('item 19: a flood of requests with bad tokens from one IP gets 429', async () => {
     await withApp({ RATE_LIMIT_IP_PER_MINUTE: '5' }, async (t) => {
       const statuses: number[] = [];
@@ -383,7 +398,7 @@ describe('rate limits (e2e)', () => {
 });
 
 describe('request logs (e2e)', () => {
-  it('item 20: a logged request URL carries no credential', async () => {
+  it('item 20: a logged request URL carries no credential, and a line carries no header', async () => {
     const lines: string[] = [];
     const sink = new Writable({
       write(chunk, _encoding, done) {
@@ -391,12 +406,9 @@ describe('request logs (e2e)', () => {
         done();
       },
     });
-    const options = loggingOptions(loadConfig({ NODE_ENV: 'production', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'log' }));
-    const logger = pinoHttp(options.pinoHttp as PinoHttpOptions, sink);
-    const server = http.createServer((req, res) => {
-      logger(req, res);
-      res.end('ok');
-    });
+    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'log' });
+    const logRequest = requestLogging(createLogger(config, sink));
+    const server = http.createServer((req, res) => logRequest(req, res, () => res.end('ok')));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const token = await signToken(TEST_JWT_SECRET, 'leaky');
     try {
@@ -408,6 +420,10 @@ describe('request logs (e2e)', () => {
     }
     const log = lines.join('');
     expect(lines).toHaveLength(3);
+    // One line each, with what an operator needs and no header.
+    const first = JSON.parse(lines[0]);
+    expect(Object.keys(first).sort()).toEqual(['level', 'method', 'ms', 'msg', 'path', 'reqId', 'status', 'time']);
+    expect(first).toMatchObject({ method: 'GET', status: 200, reqId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     expect(log).not.toContain(token.split('.')[1]);
     expect(log).not.toContain('sk_live_abcdef');
     expect(log).toContain('access_token=[redacted]');

@@ -4,6 +4,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig } from '../config/app-config';
 import { CreditsModule } from '../credits/credits.module';
 import { AuthGuard } from './auth.guard';
+import { SlidingWindowStorage } from './rate-limit.storage';
 import { ACCOUNT_THROTTLER, AccountRateLimitGuard, IP_THROTTLER, IpRateLimitGuard } from './rate-limit.guard';
 import { TokenService } from './token.service';
 
@@ -15,6 +16,7 @@ const MINUTE = 60_000;
     ThrottlerModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
+        storage: new SlidingWindowStorage(),
         throttlers: [
           { name: IP_THROTTLER, ttl: MINUTE, limit: config.RATE_LIMIT_IP_PER_MINUTE },
           { name: ACCOUNT_THROTTLER, ttl: MINUTE, limit: config.RATE_LIMIT_ACCOUNT_PER_MINUTE },

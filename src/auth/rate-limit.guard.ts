@@ -1,12 +1,16 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { GqlContextType, GqlExecutionContext } from '@nestjs/graphql';
-import { normalizeIp, ThrottlerGuard } from '@nestjs/throttler';
-import type { ThrottlerLimitDetail, ThrottlerRequest } from '@nestjs/throttler';
+import { normalizeIp, SkipThrottle, ThrottlerGuard } from '@nestjs/throttler';
+import type { ThrottlerLimitDetail } from '@nestjs/throttler';
+import { THROTTLER_SKIP } from '@nestjs/throttler/dist/throttler.constants';
 import type { Response } from 'express';
 import { BillingRequest, GraphQLContext } from '../common/request-context';
 
 export const IP_THROTTLER = 'ip';
 export const ACCOUNT_THROTTLER = 'account';
+
+/** Exempts a controller or handler from both per-minute limits (health checks, metrics, Stripe's webhook). */
+export const SkipRateLimits = () => SkipThrottle({ [IP_THROTTLER]: true, [ACCOUNT_THROTTLER]: true });
 
 /** Each limit's verdict on one HTTP request: a GraphQL operation runs the guards once per resolver. */
 const verdicts = new WeakMap<BillingRequest, Map<string, Promise<boolean>>>();
@@ -30,17 +34,32 @@ abstract class PerRequestRateLimitGuard extends ThrottlerGuard {
     return super.getRequestResponse(context);
   }
 
-  protected override handleRequest(props: ThrottlerRequest): Promise<boolean> {
-    if (props.throttler.name !== this.throttlerName || props.limit <= 0) return Promise.resolve(true);
-    const { req } = this.getRequestResponse(props.context) as { req: BillingRequest };
+  /**
+   * This guard's one limit. The base class would look up every configured limit's per-handler overrides on each
+   * request; these limits are per client, not per handler, and only exemptions (`SkipRateLimits`) are honoured.
+   */
+  override canActivate(context: ExecutionContext): Promise<boolean> {
+    const skip = this.reflector.getAllAndOverride<boolean | undefined>(THROTTLER_SKIP + this.throttlerName, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    const throttler = this.throttlers.find(({ name }) => name === this.throttlerName);
+    const limit = throttler?.limit as number | undefined;
+    if (skip || !throttler || !limit || limit <= 0) return Promise.resolve(true);
+    const { req } = this.getRequestResponse(context) as { req: BillingRequest };
     const tracker = this.trackerOf(req);
     if (tracker === undefined) return Promise.resolve(true);
     let byLimit = verdicts.get(req);
     if (!byLimit) verdicts.set(req, (byLimit = new Map()));
     let verdict = byLimit.get(this.throttlerName);
     if (!verdict) {
-      verdict = super.handleRequest({
-        ...props,
+      const ttl = throttler.ttl as number;
+      verdict = this.handleRequest({
+        context,
+        limit,
+        ttl,
+        throttler,
+        blockDuration: ttl,
         getTracker: async () => tracker,
         generateKey: (_context, key, name) => `${name}:${key}`,
       });

@@ -19,13 +19,19 @@ export function containsNul(value: unknown): boolean {
   return false;
 }
 
+/** Parsed documents are cached and reused by Apollo: each one's literals are checked once. */
+const checkedDocuments = new WeakMap<DocumentNode, boolean>();
+
 function documentContainsNul(document: DocumentNode): boolean {
-  let found = false;
+  let found = checkedDocuments.get(document);
+  if (found !== undefined) return found;
+  found = false;
   visit(document, {
     [Kind.STRING]: (node) => {
       if (node.value.includes('\u0000')) found = true;
     },
   });
+  checkedDocuments.set(document, found);
   return found;
 }
 

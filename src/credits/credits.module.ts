@@ -1,5 +1,5 @@
-import { Module } from '@nestjs/common';
-import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
+import { Global, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccountsModule } from '../accounts/accounts.module';
 import { BalancesService } from './balances.service';
@@ -17,6 +17,11 @@ import { OpenHolds } from './open-holds';
 import { ReconciliationService } from './reconciliation.service';
 import { UsageEventsController } from './usage-events.controller';
 
+/**
+ * Global: @RequiresCredits attaches CreditsInterceptor to the handlers it guards, in whatever module declares them,
+ * and the interceptor finds its dependencies here without that module importing this one.
+ */
+@Global()
 @Module({
   imports: [
     DiscoveryModule,
@@ -38,9 +43,8 @@ import { UsageEventsController } from './usage-events.controller';
     OpenHolds,
     GuardedOperations,
     CreditsResolver,
-    // Enforces @RequiresCredits on any resolver or controller of the application; others pass untouched.
-    { provide: APP_INTERCEPTOR, useClass: CreditsInterceptor },
+    CreditsInterceptor,
   ],
-  exports: [AccountsModule, BalancesService, CreditsService, ReconciliationService, OpenHolds],
+  exports: [AccountsModule, BalancesService, CreditsService, ReconciliationService, OpenHolds, GuardedOperations, CreditsInterceptor],
 })
 export class CreditsModule {}

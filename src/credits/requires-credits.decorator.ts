@@ -1,5 +1,6 @@
-import { SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata, UseInterceptors } from '@nestjs/common';
 import { CreditType } from './credit-type.enum';
+import { CreditsInterceptor } from './credits.interceptor';
 
 /** One charge of a guarded operation; `amount` may be computed from the operation's arguments. */
 export interface CreditRequirement<Args = any> {
@@ -18,7 +19,12 @@ export const REQUIRED_CREDITS = 'credits:required';
  *
  * All charges are reserved together before the handler runs, captured when it succeeds and released when it fails.
  * When they cannot be paid the handler does not run and the caller gets INSUFFICIENT_CREDITS (QUOTA_EXCEEDED for
- * PROJECT) with status 402. See CreditsInterceptor.
+ * PROJECT) with status 402. See CreditsInterceptor, which the decorator attaches to the handlers it guards only, so
+ * that the rest of the API pays nothing for it (CreditsModule is global: the handler's module need not import it).
  */
 export const RequiresCredits = <Args = any>(requirements: CreditRequirement<Args> | CreditRequirement<Args>[]) =>
-  SetMetadata(REQUIRED_CREDITS, Array.isArray(requirements) ? requirements : [requirements]);
+  applyDecorators(
+    SetMetadata(REQUIRED_CREDITS, Array.isArray(requirements) ? requirements : [requirements]),
+    // Referenced when the decorator runs (class definition), after both modules have loaded.
+    UseInterceptors(CreditsInterceptor),
+  );

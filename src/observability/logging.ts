@@ -1,9 +1,10 @@
+import { LoggerService } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Params } from 'nestjs-pino';
+import pino, { DestinationStream, Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
 
-const PINO_LEVEL: Record<AppConfig['LOG_LEVEL'], string> = {
+const PINO_LEVEL: Record<AppConfig['LOG_LEVEL'], pino.Level> = {
   fatal: 'fatal',
   error: 'error',
   warn: 'warn',
@@ -46,54 +47,101 @@ export function redactUrl(url: string): string {
   return `${path}?${query}`;
 }
 
-/** The parsed query string of a logged request, redacted as its URL is. */
-function redactQuery(query: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(query).map(([name, value]) => [
-      name,
-      isCredentialParam(name) ? REDACTED : typeof value === 'string' ? value.replace(JWT, REDACTED) : value,
-    ]),
-  );
+/**
+ * The service's one logger: structured JSON lines on standard output, pretty-printed by a worker thread in
+ * development. `destination` replaces standard output (tests read the lines).
+ */
+export function createLogger(config: AppConfig, destination?: DestinationStream): Logger {
+  const options = { level: PINO_LEVEL[config.LOG_LEVEL], base: undefined };
+  if (destination) return pino(options, destination);
+  return config.NODE_ENV === 'development'
+    ? pino({
+        ...options,
+        transport: { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } },
+      })
+    : pino(options);
 }
 
-/** pino-http's serialized request, with its URL and query redacted. */
-export function redactRequest<T extends { url?: unknown; query?: unknown }>(req: T): T {
-  const redacted = { ...req };
-  if (typeof req.url === 'string') redacted.url = redactUrl(req.url);
-  if (req.query && typeof req.query === 'object') redacted.query = redactQuery(req.query as Record<string, unknown>);
-  return redacted;
+/** Nest's own log calls (`new Logger(context).log(...)`) as lines of the service's logger. */
+export class NestLogger implements LoggerService {
+  constructor(private readonly logger: Logger) {}
+
+  fatal(message: unknown, ...rest: unknown[]): void {
+    this.write('fatal', message, rest);
+  }
+
+  error(message: unknown, ...rest: unknown[]): void {
+    // Nest passes (message, stack, context) for errors; a stack is kept only when one was given.
+    const [stack, context] = rest.length >= 2 ? rest : [undefined, rest[0]];
+    this.write('error', message, context === undefined ? [] : [context], typeof stack === 'string' ? stack : undefined);
+  }
+
+  warn(message: unknown, ...rest: unknown[]): void {
+    this.write('warn', message, rest);
+  }
+
+  log(message: unknown, ...rest: unknown[]): void {
+    this.write('info', message, rest);
+  }
+
+  debug(message: unknown, ...rest: unknown[]): void {
+    this.write('debug', message, rest);
+  }
+
+  verbose(message: unknown, ...rest: unknown[]): void {
+    this.write('trace', message, rest);
+  }
+
+  private write(level: pino.Level, message: unknown, rest: unknown[], stack?: string): void {
+    if (!this.logger.isLevelEnabled(level)) return;
+    const context = typeof rest[rest.length - 1] === 'string' ? (rest[rest.length - 1] as string) : undefined;
+    if (message instanceof Error) {
+      this.logger[level]({ context, err: message }, message.message);
+    } else if (typeof message === 'object' && message !== null) {
+      this.logger[level]({ context, ...message });
+    } else {
+      this.logger[level]({ context, stack }, String(message));
+    }
+  }
 }
+
+/** An incoming X-Request-Id when it is a sane one, otherwise a new id. */
+function requestIdOf(req: IncomingMessage): string {
+  const incoming = req.headers['x-request-id'];
+  return typeof incoming === 'string' && /^[\w.-]{1,100}$/.test(incoming) ? incoming : randomUUID();
+}
+
+type LoggedRequest = IncomingMessage & { id?: string; originalUrl?: string; account?: { id: string } };
+
+/** Health checks and metric scrapes are answered without a log line. */
+const UNLOGGED = /^\/(healthz|metrics)(\?|$)/;
 
 /**
- * Structured JSON logs (pretty in development), one line per request with its id (an incoming X-Request-Id is
- * kept, otherwise one is made and returned). Credentials never reach a log line.
+ * One line per request when it ends: request id (an incoming X-Request-Id is kept, otherwise one is made; both are
+ * returned), method, path with credentials redacted, status, duration in milliseconds, the account when one was
+ * authenticated, and `aborted` when the client hung up first. Nothing is built for a request until its line is
+ * written, and nothing at all when the level leaves request lines out; headers are never logged.
  */
-export function loggingOptions(config: AppConfig): Params {
-  return {
-    pinoHttp: {
-      level: PINO_LEVEL[config.LOG_LEVEL],
-      genReqId: (req: IncomingMessage, res: ServerResponse) => {
-        const incoming = req.headers['x-request-id'];
-        const id = typeof incoming === 'string' && /^[\w.-]{1,100}$/.test(incoming) ? incoming : randomUUID();
-        res.setHeader('x-request-id', id);
-        return id;
-      },
-      redact: {
-        paths: [
-          'req.headers.authorization',
-          'req.headers.cookie',
-          'req.headers["stripe-signature"]',
-          'req.headers["idempotency-key"]',
-          'res.headers["set-cookie"]',
-        ],
-        censor: REDACTED,
-      },
-      serializers: { req: redactRequest },
-      autoLogging: { ignore: (req: IncomingMessage) => req.url === '/healthz' || req.url === '/metrics' },
-      transport:
-        config.NODE_ENV === 'development'
-          ? { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } }
-          : undefined,
-    },
+export function requestLogging(logger: Logger) {
+  return (req: LoggedRequest, res: ServerResponse, next: () => void): void => {
+    const id = requestIdOf(req);
+    req.id = id;
+    res.setHeader('x-request-id', id);
+    if (logger.isLevelEnabled('info') && !UNLOGGED.test(req.url ?? '')) {
+      const started = performance.now();
+      res.once('close', () => {
+        const status = res.statusCode;
+        logger[status >= 500 ? 'error' : 'info']({
+          reqId: id,
+          method: req.method,
+          path: redactUrl(req.originalUrl ?? req.url ?? ''),
+          status,
+          ms: Math.round((performance.now() - started) * 10) / 10,
+          account: req.account?.id,
+          aborted: res.writableFinished ? undefined : true,
+        }, 'request completed');
+      });
+    }
+    next();
   };
 }

@@ -1,13 +1,13 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../auth/public.decorator';
 import { Role } from '../auth/role.enum';
 import { Roles } from '../auth/roles.decorator';
 import { MetricsService } from './metrics.service';
+import { SkipRateLimits } from '../auth/rate-limit.guard';
 
 @Controller()
-@SkipThrottle()
+@SkipRateLimits()
 export class ObservabilityController {
   constructor(
     private readonly health: HealthCheckService,

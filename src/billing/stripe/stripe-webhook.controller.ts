@@ -1,5 +1,4 @@
 import { Controller, Headers, HttpCode, Post, Req } from '@nestjs/common';
-import { SkipThrottle } from '@nestjs/throttler';
 import type { RawBodyRequest } from '@nestjs/common';
 import type { Request } from 'express';
 import type Stripe from 'stripe';
@@ -8,13 +7,14 @@ import { Public } from '../../auth/public.decorator';
 import { BillingErrorCode, BillingException } from '../billing.exception';
 import { StripeGateway } from './stripe.gateway';
 import { StripeWebhookService, WebhookOutcome } from './stripe-webhook.service';
+import { SkipRateLimits } from '../../auth/rate-limit.guard';
 
 /**
  * Stripe's webhook: no bearer token, the signature over the raw body is the authentication. A bad or stale
  * signature answers 400 and changes nothing; a processing error answers 5xx so that Stripe retries.
  */
 @Controller('webhooks')
-@SkipThrottle()
+@SkipRateLimits()
 export class StripeWebhookController {
   constructor(
     private readonly gateway: StripeGateway,
