@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { isUUID } from 'class-validator';
-import { DataSource, EntityManager, Repository } from 'typeorm';
+import { DataSource, EntityManager, EntityTarget, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
 import { CreditType } from '../credits/credit-type.enum';
 import { CreditsService } from '../credits/credits.service';
@@ -14,6 +14,9 @@ import { ProjectsErrorCode, ProjectsException } from './projects.exception';
  * The host application's own logic. Credits are handled by @RequiresCredits on the resolver, not here; the writes
  * take the transaction they are given, so that the resolver can make them and their charge one commit, and the
  * service's clock, the one the ledger stamps the charge with.
+ *
+ * Each write is one statement: a message or a run is inserted only when its project is the caller's (the ownership
+ * check and the insert in one round trip), without the transaction TypeORM's `save()` would wrap around it.
  */
 @Injectable()
 export class ProjectsService {
@@ -45,40 +48,55 @@ export class ProjectsService {
     });
   }
 
-  async sendMessage(
+  sendMessage(
     accountId: string,
     projectId: string,
     text: string,
     manager: EntityManager = this.dataSource.manager,
   ): Promise<ChatMessageEntity> {
-    await this.owned(accountId, projectId, manager);
-    return manager.save(manager.create(ChatMessageEntity, { accountId, projectId, text, createdAt: this.clock.now() }));
+    return this.insertIntoProject(manager, ChatMessageEntity, accountId, projectId, { text });
   }
 
-  async runIntegration(
+  runIntegration(
     accountId: string,
     projectId: string,
     calls: number,
     manager: EntityManager = this.dataSource.manager,
   ): Promise<IntegrationRunEntity> {
-    await this.owned(accountId, projectId, manager);
-    return manager.save(manager.create(IntegrationRunEntity, { accountId, projectId, calls, createdAt: this.clock.now() }));
+    return this.insertIntoProject(manager, IntegrationRunEntity, accountId, projectId, { calls });
   }
 
   /** A project of another account is reported exactly like one that does not exist. */
   async assertOwned(accountId: string, projectId: string): Promise<void> {
-    await this.owned(accountId, projectId);
+    const owned = isUUID(projectId) && (await this.projects.existsBy({ id: projectId, accountId }));
+    if (!owned) throw this.notFound(projectId);
   }
 
-  /** Inside a transaction, through its manager: a second connection taken meanwhile could wait on a full pool. */
-  private async owned(
+  /**
+   * `INSERT ... SELECT ... FROM projects WHERE` the project is the account's `RETURNING` the row: one statement, in
+   * the transaction of `manager` when it has one. No row back means no such project of this account.
+   */
+  private async insertIntoProject<T extends { accountId: string; projectId: string; createdAt: Date }>(
+    manager: EntityManager,
+    entity: EntityTarget<T>,
     accountId: string,
     projectId: string,
-    manager: EntityManager = this.dataSource.manager,
-  ): Promise<ProjectEntity> {
-    const project = isUUID(projectId) ? await manager.findOneBy(ProjectEntity, { id: projectId, accountId }) : null;
-    if (!project) throw this.notFound(projectId);
-    return project;
+    values: Partial<Omit<T, 'id' | 'accountId' | 'projectId' | 'createdAt'>>,
+  ): Promise<T> {
+    if (!isUUID(projectId)) throw this.notFound(projectId);
+    const metadata = manager.connection.getMetadata(entity);
+    const given = { accountId, createdAt: this.clock.now(), ...values } as Record<string, unknown>;
+    const columns = Object.keys(given).map((property) => metadata.findColumnWithPropertyName(property)!);
+    // Parameters in a SELECT list have no type of their own: each is cast to its column's.
+    const [row] = await manager.query(
+      `INSERT INTO ${metadata.tableName} (project_id, ${columns.map((column) => column.databaseName).join(', ')})
+       SELECT id, ${columns.map((column, i) => `$${i + 3}::${String(column.type)}`).join(', ')}
+       FROM projects WHERE id = $1 AND account_id = $2
+       RETURNING *`,
+      [projectId, accountId, ...Object.values(given)],
+    );
+    if (!row) throw this.notFound(projectId);
+    return manager.create(entity, Object.fromEntries(metadata.columns.map((column) => [column.propertyName, row[column.databaseName]])) as T);
   }
 
   private notFound(projectId: string): ProjectsException {
