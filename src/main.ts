@@ -29,6 +29,7 @@ async function bootstrap(): Promise<void> {
   Logger.overrideLogger(LEVELS.slice(0, LEVELS.indexOf(config.LOG_LEVEL) + 1));
 
   const database = await resolveDatabase(config);
+  const databaseReadyAt = Date.now();
   // Without its database the service can only answer 503: restart PostgreSQL, or exit so a supervisor restarts both.
   database.embedded?.supervise((error) => {
     logger.fatal(error.message);
@@ -36,6 +37,7 @@ async function bootstrap(): Promise<void> {
   });
   const applied = await runMigrations(database.url);
   if (applied.length) logger.log(`Applied migrations: ${applied.join(', ')}`);
+  const migratedAt = Date.now();
 
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, database.url), {
     rawBody: true,
@@ -55,7 +57,12 @@ async function bootstrap(): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
   await app.listen(config.PORT);
-  logger.log(`GraphQL ready at http://localhost:${config.PORT}/graphql (started in ${Date.now() - startedAt} ms)`);
+  const readyAt = Date.now();
+  logger.log(
+    `GraphQL ready at http://localhost:${config.PORT}/graphql (started in ${readyAt - startedAt} ms: ` +
+      `database ${databaseReadyAt - startedAt} ms, migrations ${migratedAt - databaseReadyAt} ms, ` +
+      `application ${readyAt - migratedAt} ms)`,
+  );
 }
 
 void bootstrap();

@@ -45,9 +45,12 @@ async function graphql(url: string, token: string, query: string): Promise<any> 
 /**
  * Starts the service (plus the unguarded twin resolver) as its own process and prepares accounts with projects. By
  * default it logs errors only; `logLevel: 'log'` is the service's default, one line per request (written to
- * /dev/null, so that what is measured is building the lines, not a terminal).
+ * /dev/null, so that what is measured is building the lines, not a terminal). `accounts: false` prepares none.
  */
-export async function startBenchServer(databaseUrl: string, options: { logLevel?: string; rateLimits?: boolean } = {}): Promise<BenchServer> {
+export async function startBenchServer(
+  databaseUrl: string,
+  options: { logLevel?: string; rateLimits?: boolean; accounts?: boolean } = {},
+): Promise<BenchServer> {
   const port = await freePort();
   // The service runs compiled, as `npm start` runs it (ts-node's hooks would slow every event emitter down).
   const compiled = __filename.endsWith('.js');
@@ -75,7 +78,7 @@ export async function startBenchServer(databaseUrl: string, options: { logLevel?
   const url = `http://127.0.0.1:${port}`;
   const admin = await signToken(SECRET, 'bench-admin', [Role.ADMIN]);
   const targets = [];
-  for (let i = 0; i < HTTP_ACCOUNTS; i++) {
+  for (let i = 0; i < (options.accounts === false ? 0 : HTTP_ACCOUNTS); i++) {
     const accountId = `http-${i}`;
     const token = await signToken(SECRET, accountId, [], { expiresIn: '2h' });
     await graphql(url, admin, `mutation { grantCredits(input: { accountId: "${accountId}", amount: 1000000000, reason: "bench", idempotencyKey: "${accountId}" }) { id } }`);

@@ -22,7 +22,7 @@ interface Sample {
 }
 
 /** `[ppid, CPU seconds]` of a process from /proc, or undefined once it has gone. */
-function processStat(pid: number): [number, number] | undefined {
+export function processStat(pid: number): [number, number] | undefined {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return [Number(fields[1]), (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND];

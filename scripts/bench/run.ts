@@ -16,6 +16,8 @@ import { compareHttp, HttpComparison, HttpMeasurement, residentMiB, ResolverVari
 import { ResourceProbe, ResourceUse } from './resources';
 import { HOT_ACCOUNT, ledgerAccountIds, prepareLedgerAccounts, runLedger, startLedger } from './ledger';
 import { runHistoryBench } from './history';
+import { compareStacks } from './stack';
+import { measureStartup } from './startup';
 import { Measurement } from './measure';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -97,6 +99,25 @@ async function main(): Promise<void> {
     }
     out();
 
+    const stacks = await compareStacks(url, CLIENTS[0], SECONDS, HTTP_ROUNDS);
+    out('## The request stack against bare NestJS');
+    out();
+    out('A trivial GraphQL mutation (no database) through the whole service with every layer on: a request log line');
+    out('at the default level (written to /dev/null), security headers, CORS, both rate limits counting (set too high');
+    out('to refuse), authentication, query limits, the status and NUL plugins and validation. Against it, the same');
+    out('mutation in a bare NestJS + `@nestjs/apollo` application of the same versions (`scripts/bench/bare-server.ts`).');
+    out(`${CLIENTS[0]} connections, ${HTTP_ROUNDS} rounds alternating which goes first; medians; CPU of the server process from /proc.`);
+    out();
+    out('| stack | req/s | CPU ms / request | against bare |');
+    out('|---|---:|---:|---:|');
+    out(`| bare NestJS + Apollo | ${fmt(stacks.bare.perSecond)} | ${fmt(stacks.bare.cpuMsPerRequest, 3)} | 1.00x |`);
+    out(`| this service, every layer on | ${fmt(stacks.service.perSecond)} | ${fmt(stacks.service.cpuMsPerRequest, 3)} | ` +
+      `**${ratio(stacks.service.cpuMsPerRequest, stacks.bare.cpuMsPerRequest)}** (rounds ${stacks.rounds.map((r) => r.toFixed(2)).join(', ')}) |`);
+    out();
+    out(`The bare application's ${fmt(stacks.bare.perSecond)} requests per second is also what one GraphQL request per event`);
+    out('can reach on this machine with nothing behind it: metering one event per request cannot go faster.');
+    out();
+
     const server = await startBenchServer(url);
     const probe = await ResourceProbe.open(url, dataDir, server.pid);
     const httpRuns = new Map<number, HttpComparison>();
@@ -125,6 +146,7 @@ async function main(): Promise<void> {
       for (const clients of CLIENTS) {
         httpRuns.set(clients, await compareHttp(server, clients, SECONDS, HTTP_ROUNDS, probe));
       }
+      memory.push({ label: 'after the guarded and unguarded resolver runs', mib: await residentMiB(server.pid) });
     } finally {
       await probe.close();
       await server.stop();
@@ -202,6 +224,26 @@ async function main(): Promise<void> {
     }
     out();
     await runHistoryBench(out);
+    out();
+    const startup = await measureStartup();
+    out('## Start-up');
+    out();
+    out('`npm start` to the first answer: the build (`tsc -b`, which has nothing to do when nothing changed), then the');
+    out('service itself (`node dist/src/main.js`, embedded PostgreSQL, production settings), as its start-up line splits');
+    out('it; "loading and first request" is the rest: loading the code before its first line runs, and the first answer.');
+    out();
+    out(`| step | ${startup.starts.map((start) => start.label).join(' | ')} |`);
+    out(`|---|${startup.starts.map(() => '---:').join('|')}|`);
+    const row = (label: string, value: (start: (typeof startup.starts)[number]) => number) =>
+      out(`| ${label} | ${startup.starts.map((start) => `${fmt(value(start))} ms`).join(' | ')} |`);
+    row('build, nothing changed', () => startup.buildUpToDateMs);
+    row('embedded PostgreSQL', (start) => start.databaseMs);
+    row('migrations and database functions', (start) => start.migrationsMs);
+    row('application (Nest modules, GraphQL schema, listening)', (start) => start.applicationMs);
+    row('loading and first request', (start) => start.firstAnswerMs - start.databaseMs - start.migrationsMs - start.applicationMs);
+    row('**service start to first answer**', (start) => start.firstAnswerMs);
+    out();
+    out(`A clean build (every file compiled, as after a fresh clone) takes ${fmt(startup.buildCleanMs)} ms.`);
     out();
     out('## Reading the numbers');
     out();

@@ -39,6 +39,12 @@ class UnguardedTwinResolver {
     private readonly dataSource: DataSource,
   ) {}
 
+  /** A trivial mutation behind every layer of the service (authenticated, no database): the request stack's cost. */
+  @Mutation(() => String)
+  benchPing(@CurrentAccount() account: AuthenticatedAccount): string {
+    return account.id;
+  }
+
   // The host's own ownership check stays: only @RequiresCredits is taken away.
   @UseGuards(ProjectAccessGuard)
   @Mutation(() => ChatMessageOutput)
