@@ -42,8 +42,11 @@ async function graphql(url: string, token: string, query: string): Promise<any> 
   return body.data;
 }
 
-/** Starts the service (plus the unguarded twin resolver) as its own process and prepares accounts with projects. */
-export async function startBenchServer(databaseUrl: string): Promise<BenchServer> {
+/**
+ * Starts the service (plus the unguarded twin resolver) as its own process, with `env` added to its settings, and
+ * prepares accounts with projects.
+ */
+export async function startBenchServer(databaseUrl: string, env: Record<string, string> = {}): Promise<BenchServer> {
   const port = await freePort();
   // The service runs compiled, as `npm start` runs it (ts-node's hooks would slow every event emitter down).
   const compiled = __filename.endsWith('.js');
@@ -60,6 +63,7 @@ export async function startBenchServer(databaseUrl: string): Promise<BenchServer
       RATE_LIMIT_IP_PER_MINUTE: '0',
       RATE_LIMIT_ACCOUNT_PER_MINUTE: '0',
       DATABASE_POOL_SIZE: '20',
+      ...env,
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
