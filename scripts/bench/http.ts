@@ -45,11 +45,12 @@ async function graphql(url: string, token: string, query: string): Promise<any> 
 /**
  * Starts the service (plus the unguarded twin resolver) as its own process and prepares accounts with projects. By
  * default it logs errors only; `logLevel: 'log'` is the service's default, one line per request (written to
- * /dev/null, so that what is measured is building the lines, not a terminal). `accounts: false` prepares none.
+ * /dev/null, so that what is measured is building the lines, not a terminal). `accounts: false` prepares none;
+ * `env` is added to its settings.
  */
 export async function startBenchServer(
   databaseUrl: string,
-  options: { logLevel?: string; rateLimits?: boolean; accounts?: boolean } = {},
+  options: { logLevel?: string; rateLimits?: boolean; accounts?: boolean; env?: Record<string, string> } = {},
 ): Promise<BenchServer> {
   const port = await freePort();
   // The service runs compiled, as `npm start` runs it (ts-node's hooks would slow every event emitter down).
@@ -68,6 +69,7 @@ export async function startBenchServer(
       RATE_LIMIT_IP_PER_MINUTE: options.rateLimits ? '100000000' : '0',
       RATE_LIMIT_ACCOUNT_PER_MINUTE: options.rateLimits ? '100000000' : '0',
       DATABASE_POOL_SIZE: '20',
+      ...options.env,
     },
     stdio: ['ignore', options.logLevel ? 'ignore' : 'inherit', 'inherit', 'ipc'],
   });

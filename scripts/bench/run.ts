@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: the ledger against the raw PostgreSQL limit, on a fresh embedded PostgreSQL (fsync on).
  * Prints a table and writes BENCHMARKS.md. BENCH_SECONDS sets the length of each run (default 5), BENCH_HTTP_ROUNDS
- * how many times each HTTP comparison is repeated (default 5).
+ * how many times each HTTP comparison is repeated (default 5). BENCH_POOLER=pgbouncer puts PgBouncer in transaction
+ * pooling mode between the service (in-process and over HTTP) and PostgreSQL, with statement preparation off; the
+ * baseline, the measurements of PostgreSQL and the history bench still connect directly.
  */
 import { Logger } from '@nestjs/common';
 import { writeFileSync } from 'node:fs';
@@ -11,6 +13,7 @@ import { Client } from 'pg';
 import { loadConfig } from '../../src/config/app-config';
 import { runMigrations } from '../../src/database/database.options';
 import { ensureDatabase, startEmbeddedPostgres } from '../../src/database/embedded-postgres';
+import { PgBouncer, startPgBouncer } from '../pgbouncer';
 import { prepareBaseline, runBaseline } from './baseline';
 import { compareHttp, HttpComparison, HttpMeasurement, residentMiB, ResolverVariant, RESOLVERS, runHttp, runMetering, startBenchServer, VARIANTS } from './http';
 import { ResourceProbe, ResourceUse } from './resources';
@@ -25,12 +28,14 @@ const CLIENTS = [8, 32];
 const HTTP_ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 5);
 /** How long clients send documents that inline their values (each one new): the document cache must stay bounded. */
 const UNIQUE_DOCUMENT_SECONDS = SECONDS * 12;
+const POOLER = process.env.BENCH_POOLER || undefined;
 
 const fmt = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const ratio = (ours: number, base: number) => `${(ours / base).toFixed(2)}x`;
 
 async function main(): Promise<void> {
   Logger.overrideLogger(['error', 'warn']);
+  if (POOLER !== undefined && POOLER !== 'pgbouncer') throw new Error(`BENCH_POOLER must be pgbouncer or unset, not "${POOLER}"`);
   const dataDir = path.resolve('.data', `bench-postgres-${process.pid}`);
   const cluster = await startEmbeddedPostgres({ dataDir, persistent: false });
   const lines: string[] = [];
@@ -38,6 +43,7 @@ async function main(): Promise<void> {
     lines.push(line);
     process.stdout.write(`${line}\n`);
   };
+  let pooler: PgBouncer | undefined;
   try {
     const url = await ensureDatabase(cluster.url, 'bench');
     await runMigrations(url);
@@ -48,12 +54,22 @@ async function main(): Promise<void> {
       await client.end();
       return `PostgreSQL ${rows[0].v} (embedded, fsync ${rows[0].f})`;
     })();
+    if (POOLER) pooler = await startPgBouncer(cluster.url);
+    // Where the service connects, and how.
+    const serviceUrl = pooler ? pooler.route(url) : url;
+    const serviceEnv: Record<string, string> = pooler ? { DATABASE_PREPARED_STATEMENTS: 'false' } : {};
 
     out(`# Benchmarks`);
     out();
     out(`Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} cores, ` +
       `${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${version}. Each run lasts ${SECONDS} s; ` +
       'absolute numbers vary between machines, the ratios are the headline.');
+    if (pooler) {
+      out();
+      out(`The service (in-process and over HTTP) connects through ${pooler.version} in transaction pooling mode ` +
+        `(${pooler.poolSize} server connections), with statement preparation off (\`DATABASE_PREPARED_STATEMENTS=false\`); ` +
+        'the baseline connects directly. PgBouncer\'s own CPU time is in neither CPU column.');
+    }
     out();
 
     await prepareBaseline(url);
@@ -66,11 +82,12 @@ async function main(): Promise<void> {
       ...process.env,
       NODE_ENV: 'production',
       JWT_SECRET: 'x'.repeat(40),
-      DATABASE_URL: url,
+      DATABASE_URL: serviceUrl,
       DATABASE_POOL_SIZE: '40',
       LOG_LEVEL: 'warn',
+      ...serviceEnv,
     });
-    const ledger = await startLedger(config, url);
+    const ledger = await startLedger(config, serviceUrl);
     const ledgerRuns = new Map<string, Measurement>();
     try {
       await prepareLedgerAccounts(ledger, ledgerAccountIds());
@@ -118,7 +135,7 @@ async function main(): Promise<void> {
     out('can reach on this machine with nothing behind it: metering one event per request cannot go faster.');
     out();
 
-    const server = await startBenchServer(url);
+    const server = await startBenchServer(serviceUrl, { env: serviceEnv });
     const probe = await ResourceProbe.open(url, dataDir, server.pid);
     const httpRuns = new Map<number, HttpComparison>();
     const meteringRuns = new Map<string, HttpMeasurement>();
@@ -270,6 +287,7 @@ async function main(): Promise<void> {
     writeFileSync('BENCHMARKS.md', `${lines.join('\n')}\n`);
     process.stdout.write('\nWritten to BENCHMARKS.md\n');
   } finally {
+    await pooler?.stop();
     await cluster.stop();
   }
 }

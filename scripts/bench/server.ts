@@ -19,7 +19,8 @@ import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
 import { CurrentAccount } from '../../src/auth/current-account.decorator';
 import { AuthenticatedAccount } from '../../src/auth/role.enum';
-import { loadConfig } from '../../src/config/app-config';
+import { AppConfig, loadConfig } from '../../src/config/app-config';
+import { poolStatement } from '../../src/database/pool-statement';
 import { ChatMessageOutput } from '../../src/projects/dtos/project.output';
 import { SendChatMessageArgs } from '../../src/projects/dtos/project.args';
 import { ProjectAccessGuard } from '../../src/projects/project-access.guard';
@@ -37,6 +38,7 @@ class UnguardedTwinResolver {
   constructor(
     private readonly projects: ProjectsService,
     private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
   ) {}
 
   /** A trivial mutation behind every layer of the service (authenticated, no database): the request stack's cost. */
@@ -79,13 +81,13 @@ class UnguardedTwinResolver {
   }
 
   /**
-   * Each HTTP bench account (`http-<n>`) debits its own baseline balance row, through the driver's pool as a named
-   * statement, the way the ledger sends its calls (src/credits/ledger-functions.ts).
+   * Each HTTP bench account (`http-<n>`) debits its own baseline balance row, through the driver's pool and
+   * prepared or not, the way the ledger sends its calls (src/credits/ledger-functions.ts).
    */
   private async bareDebit(accountId: string): Promise<void> {
     const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
     const row = 1 + Number(accountId.slice(accountId.lastIndexOf('-') + 1));
-    await pool.query({ name: 'bench_bare_debit', text: BARE_DEBIT, values: [row] });
+    await pool.query(poolStatement(BARE_DEBIT, [row], this.config.preparedStatements));
   }
 }
 

@@ -47,6 +47,14 @@ describe('configuration', () => {
     expect(problemsOf({ PAST_DUE_GRACE_HOURS: 'three days' }).join()).toMatch(/PAST_DUE_GRACE_HOURS/);
   });
 
+  it('prepares statements unless DATABASE_PREPARED_STATEMENTS is false, and refuses anything but true or false', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).preparedStatements).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test', DATABASE_PREPARED_STATEMENTS: '' }).preparedStatements).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test', DATABASE_PREPARED_STATEMENTS: 'true' }).preparedStatements).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test', DATABASE_PREPARED_STATEMENTS: 'false' }).preparedStatements).toBe(false);
+    expect(problemsOf({ DATABASE_PREPARED_STATEMENTS: 'no' }).join()).toMatch(/DATABASE_PREPARED_STATEMENTS/);
+  });
+
   it('treats empty values as unset', () => {
     expect(loadConfig({ NODE_ENV: 'test', DATABASE_URL: '', STRIPE_SECRET_KEY: '' }).DATABASE_URL).toBeUndefined();
   });

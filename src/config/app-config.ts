@@ -55,6 +55,16 @@ export class AppConfig {
   @Max(200)
   DATABASE_POOL_SIZE = 10;
 
+  /**
+   * Whether each connection keeps the ledger's statements prepared (named) and only binds and runs them. Off for a
+   * pooler that moves statements between server connections and cannot follow named ones, such as PgBouncer before
+   * 1.21 in transaction pooling mode: every call is then parsed and planned again.
+   */
+  @Transform(({ value }) => (value === 'true' || value === 'false' ? value === 'true' : emptyToUndefined({ value })))
+  @IsOptional()
+  @IsBoolean({ message: 'DATABASE_PREPARED_STATEMENTS must be true or false' })
+  DATABASE_PREPARED_STATEMENTS?: boolean;
+
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()
@@ -238,6 +248,10 @@ export class AppConfig {
 
   get stripeConfigured(): boolean {
     return Boolean(this.STRIPE_SECRET_KEY);
+  }
+
+  get preparedStatements(): boolean {
+    return this.DATABASE_PREPARED_STATEMENTS ?? true;
   }
 
   get introspection(): boolean {

@@ -5,6 +5,8 @@ import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { PlanCode } from '../plans/plan-code.enum';
 import { CreditPool, CreditType, GrantKind, LedgerKind } from './credit-type.enum';
 import { HoldStatus } from './entities/credit-hold.entity';
+import { AppConfig } from '../config/app-config';
+import { poolStatement } from '../database/pool-statement';
 import { retryLedgerCall } from '../database/transaction';
 
 export interface ChargeLine {
@@ -133,18 +135,6 @@ export interface ClawBackOutcome {
   shortfall: number;
 }
 
-const statementNames = new Map<string, string>();
-
-/** The name under which a connection keeps a ledger statement prepared: one per distinct text. */
-function statementName(sql: string): string {
-  let name = statementNames.get(sql);
-  if (!name) {
-    name = `ledger_${statementNames.size + 1}`;
-    statementNames.set(sql, name);
-  }
-  return name;
-}
-
 /**
  * The typed face of the ledger's database functions (one file each in migrations/functions/): one method per
  * function, which decides nothing. What to call when is CreditsService's; it is the only caller besides the
@@ -153,7 +143,10 @@ function statementName(sql: string): string {
  */
 @Injectable()
 export class LedgerFunctions {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+  ) {}
 
   private async call<T>(manager: EntityManager | undefined, sql: string, parameters: unknown[]): Promise<T> {
     if (manager) {
@@ -162,9 +155,10 @@ export class LedgerFunctions {
     }
     // A statement of its own goes straight to the driver's pool: this is every charge's path, and a query runner
     // per call costs more than the call itself. Each connection parses and plans the statement once and then only
-    // binds and runs it. Being one statement, it can be run again when it lost a race (see retryLedgerCall).
+    // binds and runs it, unless preparation is off (see poolStatement). Being one statement, it can be run again
+    // when it lost a race (see retryLedgerCall).
     return retryLedgerCall(async () => {
-      const { rows } = await this.pool.query<{ result: T }>({ name: statementName(sql), text: sql, values: parameters });
+      const { rows } = await this.pool.query<{ result: T }>(poolStatement(sql, parameters, this.config.preparedStatements));
       return rows[0].result;
     });
   }

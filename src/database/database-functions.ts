@@ -137,7 +137,7 @@ async function dropTriggersOf(sql: SqlRunner, name: string): Promise<void> {
 /**
  * Brings the database functions in line with their files, in one transaction. A file is executed only when its
  * content changed since it was last applied, or when what PostgreSQL holds for it is no longer what applying it
- * left (someone replaced or dropped the function by hand). `sql` must run on one connection, on which the caller
+ * left (someone replaced or dropped the function by hand). `sql` must run on one connection, while the caller
  * holds the migration lock, so that concurrent starters apply each change once.
  */
 export async function applyDatabaseFunctions(

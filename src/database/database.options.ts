@@ -26,15 +26,23 @@ const logger = new Logger('Migrations');
  * files changed. Several instances may start together: an advisory lock lets one migrate while the others wait and
  * then find nothing left to do. A function of the public schema without a file is logged. Answers what was applied:
  * migration names, then `functions/<name>.sql` files.
+ *
+ * The lock is transaction-scoped and held by a transaction of its own, open from before the work until after it, so
+ * that it works through a pooler in transaction mode as well: a session lock would stay with whichever server
+ * connection took it, and its unlock could go to another. The work runs on other connections, each migration in its
+ * own transaction; if the process dies, its connection closes and the lock goes with its transaction. The lock's
+ * transaction is idle meanwhile: a server's `idle_in_transaction_session_timeout` must outlast the migrations.
  */
 export async function runMigrations(url: string): Promise<string[]> {
   const files = readFunctionFiles();
-  const dataSource = new DataSource({ ...databaseOptions(url, 2), logging: false });
+  // The lock's connection, the migrations' and the functions'.
+  const dataSource = new DataSource({ ...databaseOptions(url, 3), logging: false });
   await dataSource.initialize();
+  const lock = dataSource.createQueryRunner();
   const runner = dataSource.createQueryRunner();
   try {
-    await runner.connect();
-    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await lock.startTransaction();
+    await lock.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     const sql = (text: string, parameters?: unknown[]) => runner.query(text, parameters);
     const functions = await applyDatabaseFunctions(sql, files);
@@ -42,7 +50,8 @@ export async function runMigrations(url: string): Promise<string[]> {
     for (const problem of await functionDrift(sql, files)) logger.warn(`Database function drift: ${problem}`);
     return [...applied.map((migration) => migration.name), ...functions.applied.map((name) => `functions/${name}.sql`)];
   } finally {
-    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    if (lock.isTransactionActive) await lock.rollbackTransaction().catch(() => undefined);
+    await lock.release();
     await runner.release();
     await dataSource.destroy();
   }

@@ -11,7 +11,7 @@ import { signToken } from '../../src/auth/token.service';
 import { Clock } from '../../src/common/clock';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { ReconciliationService } from '../../src/credits/reconciliation.service';
-import { createTestDatabase } from './database';
+import { createTestDatabase, testPooler } from './database';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters';
 export const TEST_APP_URL = 'https://app.example.test';
@@ -70,9 +70,9 @@ export interface TestApp {
 }
 
 /**
- * Boots the real AppModule against a fresh database of its own (plus test-only modules, if given). With
- * `sameDatabaseAs`, a second instance of the service shares another's database, as instances behind a load
- * balancer do.
+ * Boots the real AppModule against a fresh database of its own (plus test-only modules, if given), through the spec
+ * file's pooler if it has one. With `sameDatabaseAs`, a second instance of the service shares another's database,
+ * as instances behind a load balancer do.
  */
 export async function startTestApp(
   env: Record<string, string> = {},
@@ -91,6 +91,8 @@ export async function startTestApp(
     LOG_LEVEL: 'warn',
     RATE_LIMIT_IP_PER_MINUTE: '0',
     RATE_LIMIT_ACCOUNT_PER_MINUTE: '0',
+    // PgBouncer before 1.21 cannot follow named statements in transaction pooling mode.
+    ...(testPooler() ? { DATABASE_PREPARED_STATEMENTS: 'false' } : {}),
     ...env,
   });
   const clock = new TestClock(options.hostClockSkewMs);
