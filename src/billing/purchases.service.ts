@@ -53,11 +53,12 @@ export class PurchasesService {
 
   /**
    * Opens a Checkout Session for a package and records the purchase as PENDING. Nothing is credited here: the
-   * wallet is filled when Stripe's webhook confirms payment.
+   * wallet is filled when Stripe's webhook confirms payment. An unknown package is reported as such, Stripe
+   * configured or not.
    */
   async startCheckout(accountId: string, packageId: string): Promise<CheckoutSessionOutput> {
-    this.gateway.assertConfigured();
     const pack = await this.plans.getPackage(packageId);
+    this.gateway.assertConfigured();
     const price = await this.gateway.priceByLookupKey(pack.stripeLookupKey);
     const customer = await this.gateway.customerFor(await this.accounts.current(accountId));
     const purchaseId = randomUUID();

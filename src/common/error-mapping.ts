@@ -10,7 +10,8 @@ export interface ClientError {
   details: Record<string, unknown>;
 }
 
-const HTTP_STATUS_CODES: Record<number, string> = {
+/** The codes of HTTP errors that carry no code of their own, by status. */
+export const HTTP_STATUS_CODES: Record<number, string> = {
   400: 'BAD_USER_INPUT',
   401: 'UNAUTHENTICATED',
   403: 'FORBIDDEN',

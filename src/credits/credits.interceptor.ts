@@ -131,21 +131,24 @@ export class CreditsInterceptor implements NestInterceptor {
       if (!request.res?.writableFinished) call.abort();
     };
     request.res?.once('close', onClose);
+    /** Returns whether the hold was still this request's to settle (the shutdown releases what it cuts off). */
     const settled = () => {
       request.res?.off('close', onClose);
-      this.openHolds.remove(hold.id);
+      return this.openHolds.remove(hold.id);
     };
 
     return next.handle().pipe(
       // Only the handler's own failure releases the hold: this comes before the capture below.
       catchError((error: unknown) => {
-        settled();
+        const stillOpen = settled();
         if (call.settled) {
           // The handler's transaction committed its work and the charge before it failed: the charge stands.
           outcome('CHARGED', call.captured ?? charges);
           return throwError(() => error);
         }
         outcome('RELEASED');
+        // Released already by the shutdown, whose database connections may be gone by now.
+        if (!stillOpen) return throwError(() => error);
         const release = this.credits.release(account.id, hold.id).catch((releaseError: unknown) => {
           // The sweeper gives the credits back when the hold expires; the caller still sees the original error.
           this.logger.error(`Could not release hold ${hold.id}: ${String(releaseError)}`);

@@ -34,8 +34,9 @@ export class OpenHolds implements OnModuleInit, OnModuleDestroy {
     this.open.set(holdId, accountId);
   }
 
-  remove(holdId: string): void {
-    this.open.delete(holdId);
+  /** Whether the hold was still open: false once the shutdown has released it. */
+  remove(holdId: string): boolean {
+    return this.open.delete(holdId);
   }
 
   get size(): number {

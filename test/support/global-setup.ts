@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { ensureDatabase, startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { runMigrations } from '../../src/database/database.options';
+import { TEST_LOG_LEVELS } from './log-level';
 
 /**
  * Prepares one migrated template database for the run. Each spec file then copies it into a database of its own
@@ -10,7 +11,7 @@ import { runMigrations } from '../../src/database/database.options';
  * is used; otherwise a throw-away embedded PostgreSQL.
  */
 export default async function globalSetup(): Promise<void> {
-  Logger.overrideLogger(['error', 'warn']);
+  Logger.overrideLogger(TEST_LOG_LEVELS);
   let serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
     const cluster = await startEmbeddedPostgres({

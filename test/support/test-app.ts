@@ -12,6 +12,7 @@ import { Clock } from '../../src/common/clock';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { ReconciliationService } from '../../src/credits/reconciliation.service';
 import { createTestDatabase, testPooler } from './database';
+import { TEST_LOG_LEVEL, TEST_LOG_LEVELS } from './log-level';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters';
 export const TEST_APP_URL = 'https://app.example.test';
@@ -88,7 +89,7 @@ export async function startTestApp(
     APP_URL: TEST_APP_URL,
     DATABASE_URL: database.url,
     DATABASE_POOL_SIZE: '20',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: TEST_LOG_LEVEL,
     RATE_LIMIT_IP_PER_MINUTE: '0',
     RATE_LIMIT_ACCOUNT_PER_MINUTE: '0',
     // PgBouncer before 1.21 cannot follow named statements in transaction pooling mode.
@@ -100,7 +101,7 @@ export async function startTestApp(
     .overrideProvider(Clock)
     .useValue(clock)
     .compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ rawBody: true, logger: ['error', 'warn'] });
+  const app = moduleRef.createNestApplication<NestExpressApplication>({ rawBody: true, logger: TEST_LOG_LEVELS });
   configureApp(app, config);
   await app.init();
   const server = app.getHttpServer() as Server;
