@@ -12,6 +12,7 @@ const e2e = {
   testEnvironment: 'node',
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  setupFiles: ['<rootDir>/test/support/quiet-logs.ts'],
 };
 const POOLER_ONLY = '<rootDir>/test/pooler.e2e-spec.ts';
 
