@@ -426,6 +426,23 @@ describe('@RequiresCredits enforcement (e2e over GraphQL)', () => {
       expect(await balanceOf(victim, 'MESSAGE')).toMatchObject({ used: 2 });
     });
 
+    it('refuses to meter PROJECT, a quota that only creating and deleting projects moves, and changes nothing', async () => {
+      const accountId = newAccount();
+      await t.gql(OVERVIEW, {}, { as: accountId });
+      const before = await ledgerRows(accountId);
+      for (const caller of [{ as: accountId }, { as: 'metering-service', roles: [Role.SERVICE] }]) {
+        const input = { accountId, creditType: 'PROJECT', amount: 1, idempotencyKey: 'quota' };
+        const res = await t.gql(CONSUME, { input }, caller);
+        expect(res.data).toBeNull();
+        expect(res.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'creditType' });
+      }
+      expect(await ledgerRows(accountId)).toBe(before);
+      expect(await balanceOf(accountId, 'PROJECT')).toMatchObject({ used: 0, held: 0, remaining: 3 });
+      // The host's own operations still move it.
+      await createProject(accountId);
+      expect(await balanceOf(accountId, 'PROJECT')).toMatchObject({ used: 1, remaining: 2 });
+    });
+
     it('refuses grantCredits without the admin role and grants once per idempotency key', async () => {
       const accountId = newAccount();
       const input = { accountId, amount: 250, reason: 'support ticket 42', idempotencyKey: `t42-${accountId}` };

@@ -7,7 +7,7 @@ import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../observability/metrics.service';
 import { inTransaction } from '../database/transaction';
 import { AccountsService } from '../accounts/accounts.service';
-import { assertAmount, assertText, Charge, invalid, MAX_DESCRIPTION_LENGTH, MAX_IDEMPOTENCY_KEY_LENGTH, normalise, requestHash } from './charge-request';
+import { assertAmount, assertText, Charge, eventOfBatchError, invalid, MAX_DESCRIPTION_LENGTH, MAX_IDEMPOTENCY_KEY_LENGTH, normalise, requestHash } from './charge-request';
 import { CreditType, GrantKind } from './credit-type.enum';
 import { CreditsErrorCode, CreditsException } from './credits.exception';
 import { GroupCommit } from './group-commit';
@@ -300,8 +300,7 @@ export class CreditsService {
       try {
         return this.chargeOperation('consume', event.accountId, normalise([event.charge]), event.options ?? {});
       } catch (error) {
-        if (events.length === 1 || !(error instanceof CreditsException)) throw error;
-        throw invalid(`Event ${index + 1}: ${error.message}`, `events.${index}`);
+        throw eventOfBatchError(error, index, events.length);
       }
     });
     const outcomes = await this.chargeReady(operations);
