@@ -49,7 +49,11 @@ export class CreditsResolver {
   }
 
   @Roles(Role.ADMIN)
-  @Mutation(() => CreditTransactionOutput, { description: 'admin only; the grant goes to the wallet' })
+  @Mutation(() => CreditTransactionOutput, {
+    description:
+      'admin only; the grant goes to the wallet. An account that does not exist yet is refused (ACCOUNT_NOT_FOUND) ' +
+      'unless createAccount is true',
+  })
   async grantCredits(
     @CurrentAccount() admin: AuthenticatedAccount,
     @Args('input') input: GrantCreditsInput,
@@ -61,6 +65,7 @@ export class CreditsResolver {
       sourceKey: `admin:${input.idempotencyKey}`,
       description: input.reason,
       reference: `granted by ${admin.id}`,
+      createAccount: input.createAccount ?? false,
     });
     if (!outcome.created && (outcome.accountId !== input.accountId || outcome.amount !== input.amount)) {
       throw new CreditsException(

@@ -72,6 +72,11 @@ export interface WalletGrant {
   description?: string | null;
   reference?: string | null;
   expiresAt?: Date | null;
+  /**
+   * An account the ledger does not know yet is created for the grant, unless this is false: then the grant is
+   * refused with ACCOUNT_NOT_FOUND and nothing is created.
+   */
+  createAccount?: boolean;
 }
 
 
@@ -340,6 +345,14 @@ export class CreditsService {
     assertAmount(request.amount);
     assertText(request.sourceKey, 'idempotencyKey', MAX_IDEMPOTENCY_KEY_LENGTH + 50);
     assertText(request.description, 'description', MAX_DESCRIPTION_LENGTH);
+    if (request.createAccount === false && !(await this.accounts.find(request.accountId))) {
+      throw new CreditsException(
+        CreditsErrorCode.ACCOUNT_NOT_FOUND,
+        `There is no account ${request.accountId}, so nothing was granted. Ask for it to be created with the grant ` +
+          '(createAccount) if it should exist.',
+        { accountId: request.accountId },
+      );
+    }
     if (!manager) await this.accounts.ensure(request.accountId);
     const outcome = await this.functions.grant(manager, {
       accountId: request.accountId,
