@@ -459,7 +459,28 @@ CREATE OR REPLACE FUNCTION public.credit_transactions_page(p_account text, p_bef
  STABLE
  SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
-  SELECT * FROM credit_transactions WHERE account_id = p_account AND id < p_before ORDER BY id DESC LIMIT p_limit
+  SELECT t.id, t.account_id,
+         (CASE WHEN hold.captured THEN 'CAPTURE' ELSE t.kind END)::ledger_kind,
+         t.pool, t.charge_type, t.grant_id, t.hold_id,
+         (CASE WHEN hold.captured THEN -hold.kept ELSE t.amount END)::credit_delta,
+         (CASE WHEN t.pool <> 'PROJECT' THEN t.balance_after + coalesce(-t.amount - hold.kept, 0)
+               ELSE (SELECT greatest(p.project_limit - (t.balance_after - coalesce(-t.amount - hold.kept, 0)), 0)
+                       FROM accounts a JOIN plans p ON p.code = a.plan_code
+                      WHERE a.id = p_account AND p.project_limit IS NOT NULL)
+          END)::credit_quantity,
+         t.reference, t.description, t.created_at
+    FROM (SELECT * FROM credit_transactions WHERE account_id = p_account AND id < p_before) t
+    LEFT JOIN LATERAL (
+      SELECT h.status = 'CAPTURED' AS captured, h.status = 'PENDING' AS pending,
+             CASE WHEN h.status = 'CAPTURED'
+                  THEN credits_captured_part(h.allocations, h.captured, t.pool, t.charge_type, t.grant_id) END AS kept
+        FROM credit_holds h
+       WHERE h.id = t.hold_id AND t.kind = 'HOLD'
+       LIMIT 1) hold ON true
+   WHERE (t.kind <> 'RELEASE' OR t.hold_id IS NULL)
+     AND (t.kind <> 'HOLD' OR hold.pending OR hold.kept > 0)
+   ORDER BY t.id DESC
+   LIMIT p_limit
 $function$;
 
 CREATE OR REPLACE FUNCTION public.credit_usage_page(p_account text, p_before bigint, p_limit integer)
@@ -652,6 +673,26 @@ BEGIN
    WHERE id = p_hold;
   RETURN jsonb_build_object('status', 'OK', 'holdStatus', 'CAPTURED', 'replayed', false, 'charges', v_results);
 END $function$;
+
+CREATE OR REPLACE FUNCTION public.credits_captured_part(p_allocations jsonb, p_captured jsonb, p_pool text, p_type text, p_grant uuid)
+ RETURNS bigint
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$
+  WITH parts AS (
+    SELECT (a->>'amount')::bigint AS amount,
+           a->>'pool' = p_pool AND (a->>'grant') IS NOT DISTINCT FROM p_grant::text AS this_part,
+           coalesce(sum((a->>'amount')::bigint) OVER (ORDER BY n ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+             AS before
+      FROM jsonb_array_elements(p_allocations) WITH ORDINALITY AS e(a, n)
+     WHERE a->>'type' = p_type AND (a->>'pool' = 'WALLET') = (p_pool = 'WALLET')
+  ), kept AS (
+    SELECT (c->>CASE WHEN p_pool = 'WALLET' THEN 'fromWallet' ELSE 'fromAllowance' END)::bigint AS total
+      FROM jsonb_array_elements(p_captured) c
+     WHERE c->>'type' = p_type
+  )
+  SELECT least(parts.amount, greatest(kept.total - parts.before, 0)) FROM parts, kept WHERE parts.this_part
+$function$;
 
 CREATE OR REPLACE FUNCTION public.credits_charge(p_account text, p_mode text, p_charges jsonb, p_now timestamp with time zone, p_hold_ttl_seconds integer, p_idempotency_key text, p_request_hash text, p_description text)
  RETURNS jsonb

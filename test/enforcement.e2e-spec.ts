@@ -426,9 +426,51 @@ describe('@RequiresCredits enforcement (e2e over GraphQL)', () => {
       expect(await balanceOf(victim, 'MESSAGE')).toMatchObject({ used: 2 });
     });
 
+    it('refuses to meter PROJECT, a quota that only creating and deleting projects moves, and changes nothing', async () => {
+      const accountId = newAccount();
+      await t.gql(OVERVIEW, {}, { as: accountId });
+      const before = await ledgerRows(accountId);
+      for (const caller of [{ as: accountId }, { as: 'metering-service', roles: [Role.SERVICE] }]) {
+        const input = { accountId, creditType: 'PROJECT', amount: 1, idempotencyKey: 'quota' };
+        const res = await t.gql(CONSUME, { input }, caller);
+        expect(res.data).toBeNull();
+        expect(res.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'creditType' });
+      }
+      expect(await ledgerRows(accountId)).toBe(before);
+      expect(await balanceOf(accountId, 'PROJECT')).toMatchObject({ used: 0, held: 0, remaining: 3 });
+      // The host's own operations still move it.
+      await createProject(accountId);
+      expect(await balanceOf(accountId, 'PROJECT')).toMatchObject({ used: 1, remaining: 2 });
+    });
+
+    it('refuses grantCredits to an account that does not exist unless asked to create it', async () => {
+      const accountId = newAccount();
+      const input = { accountId, amount: 40, reason: 'welcome', idempotencyKey: `welcome-${accountId}` };
+      const accounts = () => t.dataSource.query(`SELECT id FROM accounts WHERE id = $1`, [accountId]);
+      const refused = await t.gql(GRANT, { input }, { as: 'ops', roles: [Role.ADMIN] });
+      expect(refused.data).toBeNull();
+      expect(refused.errors![0].extensions).toMatchObject({ code: 'ACCOUNT_NOT_FOUND', accountId });
+      expect(await accounts()).toEqual([]);
+      expect(await ledgerRows(accountId)).toBe(0);
+      const explicit = await t.gql(GRANT, { input: { ...input, createAccount: false } }, { as: 'ops', roles: [Role.ADMIN] });
+      expect(explicit.errors![0].extensions.code).toBe('ACCOUNT_NOT_FOUND');
+
+      const created = await t.gql(GRANT, { input: { ...input, createAccount: true } }, { as: 'ops', roles: [Role.ADMIN] });
+      expect(created.errors).toBeUndefined();
+      expect(created.data!.grantCredits).toMatchObject({ kind: 'ADJUST', amount: 40, balanceAfter: 40 });
+      expect(await accounts()).toEqual([{ id: accountId }]);
+      // Now that it exists, the same grant is answered again without the flag, and others need none.
+      const again = await t.gql(GRANT, { input }, { as: 'ops', roles: [Role.ADMIN] });
+      expect(again.data!.grantCredits.id).toBe(created.data!.grantCredits.id);
+      const more = await t.gql(GRANT, { input: { ...input, idempotencyKey: `more-${accountId}` } }, { as: 'ops', roles: [Role.ADMIN] });
+      expect(more.data!.grantCredits).toMatchObject({ amount: 40, balanceAfter: 80 });
+      const overview = await t.gql(OVERVIEW, {}, { as: accountId });
+      expect(overview.data!.billing.wallet.balance).toBe(80);
+    });
+
     it('refuses grantCredits without the admin role and grants once per idempotency key', async () => {
       const accountId = newAccount();
-      const input = { accountId, amount: 250, reason: 'support ticket 42', idempotencyKey: `t42-${accountId}` };
+      const input = { accountId, amount: 250, reason: 'support ticket 42', idempotencyKey: `t42-${accountId}`, createAccount: true };
       for (const roles of [[], [Role.SERVICE]]) {
         const denied = await t.gql(GRANT, { input }, { as: accountId, roles });
         expect(denied.errors![0].extensions.code).toBe('FORBIDDEN');

@@ -31,7 +31,7 @@ describe('crashes (e2e, real service processes)', () => {
     await service.start();
     const user = await signToken(TEST_JWT_SECRET, 'crash-load');
     const admin = await signToken(TEST_JWT_SECRET, 'ops', [Role.ADMIN]);
-    await post(service.url, `mutation { grantCredits(input: { accountId: "crash-load", amount: 1000000, reason: "load", idempotencyKey: "seed" }) { id } }`, {}, admin);
+    await post(service.url, `mutation { grantCredits(input: { accountId: "crash-load", amount: 1000000, reason: "load", idempotencyKey: "seed", createAccount: true }) { id } }`, {}, admin);
     const project = await post(service.url, `mutation { createProject(name: "load") { id } }`, {}, user);
     const projectId = project.body.data.createProject.id;
 

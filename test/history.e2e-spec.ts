@@ -1,7 +1,12 @@
 import { Client } from 'pg';
+import { AccountsService } from '../src/accounts/accounts.service';
+import { AccountEntity } from '../src/accounts/entities/account.entity';
 import { Role } from '../src/auth/role.enum';
 import { CreditType } from '../src/credits/credit-type.enum';
 import { CreditsService } from '../src/credits/credits.service';
+import { inTransaction } from '../src/database/transaction';
+import { PlanCode } from '../src/plans/plan-code.enum';
+import { GuardedTestModule } from './support/guarded-test.module';
 import { startTestApp, TestApp } from './support/test-app';
 
 const TRANSACTIONS = `query ($first: Int, $after: String, $accountId: ID) {
@@ -10,6 +15,16 @@ const TRANSACTIONS = `query ($first: Int, $after: String, $accountId: ID) {
     pageInfo { hasNextPage endCursor }
   }
 }`;
+const HISTORY = `query ($first: Int, $after: String) {
+  creditTransactions(first: $first, after: $after) {
+    edges { node { kind creditType amount balanceAfter description } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+const CREATE_PROJECT = `mutation ($name: String!) { createProject(name: $name) { id } }`;
+const DELETE_PROJECT = `mutation ($id: ID!) { deleteProject(id: $id) }`;
+const SEND_CHAT = `mutation ($projectId: ID!, $text: String!) { sendChatMessage(projectId: $projectId, text: $text) { id } }`;
+const OVERVIEW = `{ billing { balances { creditType used held remaining } wallet { balance } } }`;
 const USAGE = `query ($first: Int, $after: String) {
   creditUsage(first: $first, after: $after) {
     edges { cursor node { id creditType amount fromAllowance fromWallet } }
@@ -22,7 +37,7 @@ describe('history (e2e): cursor pagination over the ledger', () => {
   const accountId = 'historian';
 
   beforeAll(async () => {
-    t = await startTestApp();
+    t = await startTestApp({}, [GuardedTestModule]);
     const credits = t.app.get(CreditsService);
     await credits.grant({ accountId, amount: 1000, kind: 'ADMIN', sourceKey: 'history-seed' });
     for (let i = 0; i < 40; i++) await credits.consume(accountId, { type: CreditType.INTEGRATION, amount: 1 + (i % 3) });
@@ -66,6 +81,131 @@ describe('history (e2e): cursor pagination over the ledger', () => {
     const ids = [...edges, ...next.data!.creditUsage.edges].map((edge: any) => Number(edge.node.id));
     expect(new Set(ids).size).toBe(10);
     expect([...ids].sort((a, b) => b - a)).toEqual(ids);
+  });
+
+  describe('as a person reads it', () => {
+    type Entry = { kind: string; creditType: string | null; amount: number; balanceAfter: number; description: string | null };
+    /** The account's whole history, newest first, read a page of `first` at a time. */
+    const historyOf = async (accountId: string, first = 100): Promise<Entry[]> => {
+      const entries: Entry[] = [];
+      for (let after: string | null = null; ; ) {
+        const res: any = await t.gql(HISTORY, { first, after }, { as: accountId });
+        expect(res.errors).toBeUndefined();
+        entries.push(...res.data.creditTransactions.edges.map((edge: any) => edge.node));
+        if (!res.data.creditTransactions.pageInfo.hasNextPage) return entries;
+        after = res.data.creditTransactions.pageInfo.endCursor;
+      }
+    };
+    afterEach(() => t.expectLedgerReconciles());
+
+    const withoutGrants = (entries: Entry[]) => entries.filter((entry) => entry.kind !== 'GRANT');
+    const overview = async (accountId: string) => (await t.gql(OVERVIEW, {}, { as: accountId })).data!.billing;
+    const ledgerKinds = async (accountId: string) =>
+      Object.fromEntries(
+        (
+          await t.dataSource.query(
+            `SELECT kind, count(*)::int AS n FROM credit_transactions WHERE account_id = $1 GROUP BY kind`,
+            [accountId],
+          )
+        ).map((row: { kind: string; n: number }) => [row.kind, row.n]),
+      );
+
+    it('shows a guarded call that succeeded as its charge, and one that failed not at all', async () => {
+      const accountId = 'reader';
+      const project = await t.gql(CREATE_PROJECT, { name: 'notes' }, { as: accountId });
+      const projectId = project.data!.createProject.id;
+      // The message store refuses one message: that call fails after its credit was reserved.
+      await t.dataSource.query(`
+        CREATE FUNCTION test_refuse_message() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'the message store is unavailable'; END $$;
+        CREATE TRIGGER test_refuse_message BEFORE INSERT ON chat_messages FOR EACH ROW
+          WHEN (NEW.text = 'lost') EXECUTE FUNCTION test_refuse_message();
+      `);
+      try {
+        const failed = await t.gql(SEND_CHAT, { projectId, text: 'lost' }, { as: accountId });
+        expect(failed.errors).toBeDefined();
+      } finally {
+        await t.dataSource.query(`DROP TRIGGER test_refuse_message ON chat_messages; DROP FUNCTION test_refuse_message();`);
+      }
+      const sent = await t.gql(SEND_CHAT, { projectId, text: 'kept' }, { as: accountId });
+      expect(sent.errors).toBeUndefined();
+
+      const history = await historyOf(accountId);
+      expect(withoutGrants(history)).toEqual([
+        { kind: 'CAPTURE', creditType: 'MESSAGE', amount: -1, balanceAfter: 8, description: 'sendChatMessage' },
+        { kind: 'CAPTURE', creditType: 'PROJECT', amount: -1, balanceAfter: 2, description: 'createProject' },
+        { kind: 'CAPTURE', creditType: 'MESSAGE', amount: -1, balanceAfter: 9, description: 'createProject' },
+      ]);
+      expect(history.filter((entry) => entry.kind === 'HOLD' || entry.kind === 'RELEASE')).toEqual([]);
+      // Read one entry per page, it is the same history.
+      expect(await historyOf(accountId, 1)).toEqual(history);
+      // The ledger keeps every row it wrote: the failed call's hold and the release that gave it back.
+      expect(await ledgerKinds(accountId)).toMatchObject({ HOLD: 4, RELEASE: 1 });
+      // What the history shows adds up to the balance, and its newest entry is what the overview says remains.
+      const messages = history.filter((entry) => entry.creditType === 'MESSAGE');
+      const billing = await overview(accountId);
+      const balance = billing.balances.find((b: any) => b.creditType === 'MESSAGE');
+      expect(messages.reduce((sum, entry) => sum + entry.amount, 0)).toBe(balance.remaining);
+      expect(messages[0].balanceAfter).toBe(balance.remaining);
+      expect(balance).toMatchObject({ used: 2, held: 0 });
+    });
+
+    it('shows a call that used less than it reserved as the charge it came to, wallet and allowance apart', async () => {
+      const accountId = 'frugal';
+      const credits = t.app.get(CreditsService);
+      const partial = (used: number) => t.gql('mutation ($used: Int!) { partialIntegration(used: $used) }', { used }, { as: accountId });
+      expect((await partial(4)).errors).toBeUndefined(); // 10 held, 4 charged
+      await credits.consume(accountId, { type: CreditType.INTEGRATION, amount: 91 }); // 5 of the allowance left
+      await credits.grant({ accountId, amount: 30, kind: 'ADMIN', sourceKey: 'frugal-wallet', description: 'goodwill' });
+      expect((await partial(7)).errors).toBeUndefined(); // 5 held from the allowance and 5 from the wallet, 7 charged
+      expect((await partial(0)).errors).toBeUndefined(); // 10 held from the wallet, nothing charged
+
+      expect(withoutGrants(await historyOf(accountId))).toEqual([
+        { kind: 'CAPTURE', creditType: null, amount: -2, balanceAfter: 28, description: 'partialIntegration' },
+        { kind: 'CAPTURE', creditType: 'INTEGRATION', amount: -5, balanceAfter: 0, description: 'partialIntegration' },
+        { kind: 'ADJUST', creditType: null, amount: 30, balanceAfter: 30, description: 'goodwill' },
+        { kind: 'CONSUME', creditType: 'INTEGRATION', amount: -91, balanceAfter: 5, description: null },
+        { kind: 'CAPTURE', creditType: 'INTEGRATION', amount: -4, balanceAfter: 96, description: 'partialIntegration' },
+      ]);
+      expect(await ledgerKinds(accountId)).toMatchObject({ HOLD: 4, RELEASE: 3 });
+      expect((await overview(accountId)).wallet.balance).toBe(28);
+    });
+
+    it('shows a held call as HOLD while it runs, and as its charge once it succeeded', async () => {
+      const accountId = 'waiter';
+      const credits = t.app.get(CreditsService);
+      const hold = await credits.hold(accountId, [{ type: CreditType.MESSAGE, amount: 3 }], { description: 'long job' });
+      expect(withoutGrants(await historyOf(accountId))).toEqual([
+        { kind: 'HOLD', creditType: 'MESSAGE', amount: -3, balanceAfter: 7, description: 'long job' },
+      ]);
+      await credits.capture(accountId, hold.id);
+      expect(withoutGrants(await historyOf(accountId))).toEqual([
+        { kind: 'CAPTURE', creditType: 'MESSAGE', amount: -3, balanceAfter: 7, description: 'long job' },
+      ]);
+    });
+
+    it('shows what is left of the project quota after each project created and deleted, like every other balance', async () => {
+      const accountId = 'builder';
+      const ids: string[] = [];
+      for (const name of ['one', 'two']) ids.push((await t.gql(CREATE_PROJECT, { name }, { as: accountId })).data!.createProject.id);
+      expect((await t.gql(DELETE_PROJECT, { id: ids[0] }, { as: accountId })).errors).toBeUndefined();
+      // FREE: 3 projects.
+      const projects = async () => (await historyOf(accountId)).filter((entry) => entry.creditType === 'PROJECT');
+      expect(await projects()).toEqual([
+        { kind: 'REFUND', creditType: 'PROJECT', amount: 1, balanceAfter: 2, description: 'project deleted' },
+        { kind: 'CAPTURE', creditType: 'PROJECT', amount: -1, balanceAfter: 1, description: 'createProject' },
+        { kind: 'CAPTURE', creditType: 'PROJECT', amount: -1, balanceAfter: 2, description: 'createProject' },
+      ]);
+      const quota = (await overview(accountId)).balances.find((b: any) => b.creditType === 'PROJECT');
+      expect(quota).toMatchObject({ used: 1, remaining: 2 });
+
+      // On a plan without a project limit, no quota runs out: what remains is the largest Int.
+      await inTransaction(t.dataSource, async (manager) => {
+        const account = await manager.findOneByOrFail(AccountEntity, { id: accountId });
+        await t.app.get(AccountsService).upgradeNow(manager, account, PlanCode.STARTER, t.clock.now());
+      });
+      expect((await projects()).map((entry) => entry.balanceAfter)).toEqual([2_147_483_647, 2_147_483_647, 2_147_483_647]);
+    });
   });
 
   it.each([0, -1, 101])('refuses first = %i', async (first) => {

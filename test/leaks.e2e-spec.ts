@@ -44,7 +44,7 @@ describe('no credit is given away (e2e)', () => {
     }
   };
   const grantWallet = (app: TestApp, accountId: string, amount: number, key = `grant-${accountId}-${amount}`) =>
-    app.gql(GRANT, { input: { accountId, amount, reason: 'test credits', idempotencyKey: key } }, { as: 'ops', roles: [Role.ADMIN] });
+    app.gql(GRANT, { input: { accountId, amount, reason: 'test credits', idempotencyKey: key, createAccount: true } }, { as: 'ops', roles: [Role.ADMIN] });
 
   beforeAll(async () => {
     t = await startTestApp({}, [GuardedTestModule]);

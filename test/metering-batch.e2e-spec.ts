@@ -46,7 +46,7 @@ describe('metering in batches: consumeCreditsBatch and POST /api/usage/events (e
       { accountId: first, creditType: 'MESSAGE', amount: 6, idempotencyKey: 'e3' }, // 4 left: refused
       { accountId: first, creditType: 'MESSAGE', amount: 4, idempotencyKey: 'e4' }, // exactly what is left
       { accountId: second, creditType: 'INTEGRATION', amount: 71, idempotencyKey: 'e5' }, // 70 left: refused
-      { accountId: second, creditType: 'PROJECT', amount: 1, idempotencyKey: 'e6' },
+      { accountId: second, creditType: 'INTEGRATION', amount: 70, idempotencyKey: 'e6' }, // exactly what is left
     ];
     const res = await batch(events);
     expect(res.errors).toBeUndefined();
@@ -56,13 +56,10 @@ describe('metering in batches: consumeCreditsBatch and POST /api/usage/events (e
       { allowed: false, creditType: 'MESSAGE', charged: 0, fromAllowance: 0, fromWallet: 0, remaining: 4, replayed: false, reason: 'INSUFFICIENT_CREDITS' },
       { allowed: true, creditType: 'MESSAGE', charged: 4, fromAllowance: 4, fromWallet: 0, remaining: 0, replayed: false, reason: null },
       { allowed: false, creditType: 'INTEGRATION', charged: 0, fromAllowance: 0, fromWallet: 0, remaining: 70, replayed: false, reason: 'INSUFFICIENT_CREDITS' },
-      { allowed: true, creditType: 'PROJECT', charged: 1, fromAllowance: 1, fromWallet: 0, remaining: expect.any(Number), replayed: false, reason: null },
+      { allowed: true, creditType: 'INTEGRATION', charged: 70, fromAllowance: 70, fromWallet: 0, remaining: 0, replayed: false, reason: null },
     ]);
     expect(await used(first)).toEqual([{ type: 'MESSAGE', events: 2, amount: 10 }]);
-    expect(await used(second)).toEqual([
-      { type: 'INTEGRATION', events: 1, amount: 30 },
-      { type: 'PROJECT', events: 1, amount: 1 },
-    ]);
+    expect(await used(second)).toEqual([{ type: 'INTEGRATION', events: 2, amount: 100 }]);
   });
 
   it('replays events whose key was used with the same input, and refuses only the event whose key was used for another', async () => {
@@ -137,6 +134,25 @@ describe('metering in batches: consumeCreditsBatch and POST /api/usage/events (e
       expect({ size: events.length, code: res.errors?.[0].extensions.code }).toEqual({ size: events.length, code: 'BAD_USER_INPUT' });
     }
     expect(await used(accountId)).toEqual([]);
+  });
+
+  it('refuses the whole batch, charging nothing, when an event meters PROJECT: only creating and deleting projects moves that quota', async () => {
+    const accountId = account();
+    const events: Event[] = [
+      { accountId, creditType: 'MESSAGE', amount: 1, idempotencyKey: 'chat' },
+      { accountId, creditType: 'PROJECT', amount: 1, idempotencyKey: 'quota' },
+    ];
+    const res = await batch(events);
+    expect(res.data).toBeNull();
+    expect(res.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'events.1' });
+    expect(res.errors?.[0].message).toMatch(/^Event 2: PROJECT is a quota/);
+    const token = await t.token('metering-peer', [Role.SERVICE]);
+    const rest = await request(t.server).post('/api/usage/events').set('authorization', `Bearer ${token}`).send({ events });
+    expect(rest.status).toBe(400);
+    expect(rest.body).toMatchObject({ code: 'BAD_USER_INPUT', field: 'events.1' });
+    // Nothing was charged, and the account named was not even created.
+    expect(await used(accountId)).toEqual([]);
+    expect(await t.dataSource.query(`SELECT id FROM accounts WHERE id = $1`, [accountId])).toEqual([]);
   });
 
   it('takes the same batch over REST at POST /api/usage/events, and only with a bearer token', async () => {

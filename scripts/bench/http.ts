@@ -83,7 +83,7 @@ export async function startBenchServer(
   for (let i = 0; i < (options.accounts === false ? 0 : HTTP_ACCOUNTS); i++) {
     const accountId = `http-${i}`;
     const token = await signToken(SECRET, accountId, [], { expiresIn: '2h' });
-    await graphql(url, admin, `mutation { grantCredits(input: { accountId: "${accountId}", amount: 1000000000, reason: "bench", idempotencyKey: "${accountId}" }) { id } }`);
+    await graphql(url, admin, `mutation { grantCredits(input: { accountId: "${accountId}", amount: 1000000000, reason: "bench", idempotencyKey: "${accountId}", createAccount: true }) { id } }`);
     const data = await graphql(url, token, `mutation { createProject(name: "bench") { id } }`);
     targets.push({ token, projectId: data.createProject.id as string });
   }

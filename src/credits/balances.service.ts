@@ -24,6 +24,13 @@ export interface PeriodAllowance {
   held: number;
 }
 
+/**
+ * One entry of an account's history as a person reads it (credit_transactions_page): a ledger row, or a guarded
+ * call's hold read as what the call came to. `balanceAfter` is what remained of the pool after it; null for the
+ * PROJECT quota of a plan without a project limit.
+ */
+export type HistoryEntry = Omit<CreditTransactionEntity, 'balanceAfter'> & { balanceAfter: number | null };
+
 /** One page of a newest-first history; `more` says whether older rows follow. */
 export interface HistoryPage<T> {
   rows: T[];
@@ -54,11 +61,13 @@ export class BalancesService {
   ) {}
 
   /**
-   * Ledger rows, newest first, `first` at a time after the cursor (a row id). Ids only grow, so a page never
-   * repeats a row and rows written meanwhile appear above the first page, never inside later ones. Served by the
-   * (account_id, id DESC) index whatever the account's size (credit_transactions_page).
+   * The account's history, newest first, `first` entries at a time after the cursor (a row id): its ledger rows,
+   * with each guarded call read as what it came to, a charge (CAPTURE) once it succeeded and nothing once its credits
+   * went back; HOLD only while it runs. Ids only grow, so a page never repeats an entry and entries written meanwhile
+   * appear above the first page, never inside later ones. Served by the (account_id, id DESC) index whatever the
+   * account's size (credit_transactions_page).
    */
-  transactionPage(accountId: string, first: number, after?: string | null): Promise<HistoryPage<CreditTransactionEntity>> {
+  transactionPage(accountId: string, first: number, after?: string | null): Promise<HistoryPage<HistoryEntry>> {
     return this.page(this.transactions, 'credit_transactions_page', accountId, first, after);
   }
 

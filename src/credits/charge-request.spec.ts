@@ -1,6 +1,6 @@
 import { CreditType } from './credit-type.enum';
 import { CreditsErrorCode } from './credits.exception';
-import { assertText, normalise, requestHash } from './charge-request';
+import { assertText, eventOfBatchError, invalid, normalise, requestHash } from './charge-request';
 
 const codeOf = (work: () => unknown): string | undefined => {
   try {
@@ -43,6 +43,18 @@ describe('a charge request', () => {
     expect(codeOf(() => assertText('abcde', 'description', 5))).toBeUndefined();
     expect(codeOf(() => assertText('', 'description', 5))).toBe(CreditsErrorCode.INVALID_CHARGE);
     expect(codeOf(() => assertText('abcdef', 'description', 5))).toBe(CreditsErrorCode.INVALID_CHARGE);
+  });
+
+  it('refuses a batch for one malformed event by naming the event, and a batch of one as the event alone', () => {
+    const refusal = invalid('amount must be a whole number.', 'amount');
+    expect(eventOfBatchError(refusal, 2, 5)).toMatchObject({
+      code: CreditsErrorCode.INVALID_CHARGE,
+      message: 'Event 3: amount must be a whole number.',
+      details: { field: 'events.2' },
+    });
+    expect(eventOfBatchError(refusal, 0, 1)).toBe(refusal);
+    const unexpected = new Error('the database went away');
+    expect(eventOfBatchError(unexpected, 2, 5)).toBe(unexpected);
   });
 
   it('is identified by account, mode and charges: any difference makes another request', () => {

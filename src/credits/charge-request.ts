@@ -20,6 +20,15 @@ export function invalid(message: string, field?: string): CreditsException {
   return new CreditsException(CreditsErrorCode.INVALID_CHARGE, message, field ? { field } : {});
 }
 
+/**
+ * What refuses a batch of events when one of them is refused before anything is charged: the event's refusal, naming
+ * its place in the batch (a batch of one answers as the event alone would).
+ */
+export function eventOfBatchError(error: unknown, index: number, size: number): unknown {
+  if (size === 1 || !(error instanceof CreditsException)) return error;
+  return invalid(`Event ${index + 1}: ${error.message}`, `events.${index}`);
+}
+
 export function assertAmount(amount: unknown, field = 'amount'): asserts amount is number {
   if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount <= 0 || amount > MAX_CREDIT_AMOUNT) {
     throw invalid(`${field} must be a whole number from 1 to ${MAX_CREDIT_AMOUNT}, got ${String(amount)}.`, field);

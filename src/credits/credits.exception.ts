@@ -10,6 +10,7 @@ export enum CreditsErrorCode {
   HOLD_NOT_PENDING = 'HOLD_NOT_PENDING',
   HOLD_EXPIRED = 'HOLD_EXPIRED',
   BALANCE_LIMIT = 'BALANCE_LIMIT',
+  ACCOUNT_NOT_FOUND = 'ACCOUNT_NOT_FOUND',
 }
 
 /** How clients see each of these errors. */
@@ -22,6 +23,7 @@ const CREDITS_ERRORS: Record<CreditsErrorCode, PublicForm> = {
   [CreditsErrorCode.HOLD_NOT_PENDING]: { code: 'HOLD_NOT_PENDING', status: HttpStatus.CONFLICT },
   [CreditsErrorCode.HOLD_EXPIRED]: { code: 'HOLD_EXPIRED', status: HttpStatus.CONFLICT },
   [CreditsErrorCode.BALANCE_LIMIT]: { code: 'BALANCE_LIMIT', status: HttpStatus.UNPROCESSABLE_ENTITY },
+  [CreditsErrorCode.ACCOUNT_NOT_FOUND]: { code: 'ACCOUNT_NOT_FOUND', status: HttpStatus.NOT_FOUND },
 };
 
 export class CreditsException extends DomainException<CreditsErrorCode> {

@@ -13,7 +13,7 @@ import { GrantCreditsInput } from './dtos/inputs/grant-credits.input';
 import { ConsumeResultOutput } from './dtos/outputs/consume-result.output';
 import { CreditTransactionOutput } from './dtos/outputs/credit-transaction.output';
 import { CreditTransactionEntity } from './entities/credit-transaction.entity';
-import { consumeResult, usageEvent } from './metering';
+import { consumeResult, usageEvent, usageEvents } from './metering';
 
 @Resolver()
 export class CreditsResolver {
@@ -23,7 +23,9 @@ export class CreditsResolver {
   ) {}
 
   /** Server-to-server metering: the service and admin roles may charge any account, a user only their own. */
-  @Mutation(() => ConsumeResultOutput)
+  @Mutation(() => ConsumeResultOutput, {
+    description: 'metering of MESSAGE and INTEGRATION; PROJECT is a quota that only creating and deleting projects moves',
+  })
   async consumeCredits(
     @CurrentAccount() caller: AuthenticatedAccount,
     @Args('input') input: ConsumeCreditsInput,
@@ -35,18 +37,23 @@ export class CreditsResolver {
   @Mutation(() => ConsumeBatchResultOutput, {
     description:
       'metering in bulk: up to 1,000 usage events in one request, each answered as consumeCredits would answer it; ' +
-      'an event that is not well formed, or names an account the caller may not charge, refuses the whole batch',
+      'an event that is not well formed, meters PROJECT, or names an account the caller may not charge, refuses the ' +
+      'whole batch',
   })
   async consumeCreditsBatch(
     @CurrentAccount() caller: AuthenticatedAccount,
     @Args('input') input: ConsumeCreditsBatchInput,
   ): Promise<ConsumeBatchResultOutput> {
-    const events = input.events.map((event) => usageEvent(caller, event));
+    const events = usageEvents(caller, input.events);
     return { results: (await this.credits.consumeMany(events)).map(consumeResult) };
   }
 
   @Roles(Role.ADMIN)
-  @Mutation(() => CreditTransactionOutput, { description: 'admin only; the grant goes to the wallet' })
+  @Mutation(() => CreditTransactionOutput, {
+    description:
+      'admin only; the grant goes to the wallet. An account that does not exist yet is refused (ACCOUNT_NOT_FOUND) ' +
+      'unless createAccount is true',
+  })
   async grantCredits(
     @CurrentAccount() admin: AuthenticatedAccount,
     @Args('input') input: GrantCreditsInput,
@@ -58,6 +65,7 @@ export class CreditsResolver {
       sourceKey: `admin:${input.idempotencyKey}`,
       description: input.reason,
       reference: `granted by ${admin.id}`,
+      createAccount: input.createAccount ?? false,
     });
     if (!outcome.created && (outcome.accountId !== input.accountId || outcome.amount !== input.amount)) {
       throw new CreditsException(

@@ -7,7 +7,7 @@ import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../observability/metrics.service';
 import { inTransaction } from '../database/transaction';
 import { AccountsService } from '../accounts/accounts.service';
-import { assertAmount, assertText, Charge, invalid, MAX_DESCRIPTION_LENGTH, MAX_IDEMPOTENCY_KEY_LENGTH, normalise, requestHash } from './charge-request';
+import { assertAmount, assertText, Charge, eventOfBatchError, invalid, MAX_DESCRIPTION_LENGTH, MAX_IDEMPOTENCY_KEY_LENGTH, normalise, requestHash } from './charge-request';
 import { CreditType, GrantKind } from './credit-type.enum';
 import { CreditsErrorCode, CreditsException } from './credits.exception';
 import { GroupCommit } from './group-commit';
@@ -72,6 +72,11 @@ export interface WalletGrant {
   description?: string | null;
   reference?: string | null;
   expiresAt?: Date | null;
+  /**
+   * An account the ledger does not know yet is created for the grant, unless this is false: then the grant is
+   * refused with ACCOUNT_NOT_FOUND and nothing is created.
+   */
+  createAccount?: boolean;
 }
 
 
@@ -300,8 +305,7 @@ export class CreditsService {
       try {
         return this.chargeOperation('consume', event.accountId, normalise([event.charge]), event.options ?? {});
       } catch (error) {
-        if (events.length === 1 || !(error instanceof CreditsException)) throw error;
-        throw invalid(`Event ${index + 1}: ${error.message}`, `events.${index}`);
+        throw eventOfBatchError(error, index, events.length);
       }
     });
     const outcomes = await this.chargeReady(operations);
@@ -341,6 +345,14 @@ export class CreditsService {
     assertAmount(request.amount);
     assertText(request.sourceKey, 'idempotencyKey', MAX_IDEMPOTENCY_KEY_LENGTH + 50);
     assertText(request.description, 'description', MAX_DESCRIPTION_LENGTH);
+    if (request.createAccount === false && !(await this.accounts.find(request.accountId))) {
+      throw new CreditsException(
+        CreditsErrorCode.ACCOUNT_NOT_FOUND,
+        `There is no account ${request.accountId}, so nothing was granted. Ask for it to be created with the grant ` +
+          '(createAccount) if it should exist.',
+        { accountId: request.accountId },
+      );
+    }
     if (!manager) await this.accounts.ensure(request.accountId);
     const outcome = await this.functions.grant(manager, {
       accountId: request.accountId,

@@ -4,7 +4,7 @@ import { AuthenticatedAccount } from '../auth/role.enum';
 import { CreditsService } from './credits.service';
 import { ConsumeCreditsBatchInput } from './dtos/inputs/consume-credits-batch.input';
 import { ConsumeBatchResultOutput } from './dtos/outputs/consume-batch-result.output';
-import { consumeResult, usageEvent } from './metering';
+import { consumeResult, usageEvents } from './metering';
 
 /** Metering over REST: `POST /api/usage/events` takes a batch of usage events, as consumeCreditsBatch does. */
 @Controller('api/usage')
@@ -17,7 +17,7 @@ export class UsageEventsController {
     @CurrentAccount() caller: AuthenticatedAccount,
     @Body() body: ConsumeCreditsBatchInput,
   ): Promise<ConsumeBatchResultOutput> {
-    const events = body.events.map((event) => usageEvent(caller, event));
+    const events = usageEvents(caller, body.events);
     return { results: (await this.credits.consumeMany(events)).map(consumeResult) };
   }
 }

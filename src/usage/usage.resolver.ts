@@ -30,7 +30,11 @@ export class UsageResolver {
     return this.usage.overview(account.id);
   }
 
-  @Query(() => CreditTransactionConnection)
+  @Query(() => CreditTransactionConnection, {
+    description:
+      'the ledger, newest first, as a person reads it: a guarded call that succeeded is its charge (CAPTURE), one that ' +
+      'failed shows nothing, and HOLD means a call still running',
+  })
   async creditTransactions(
     @CurrentAccount() caller: AuthenticatedAccount,
     @Args('first', { type: () => Int, nullable: true }) first?: number,

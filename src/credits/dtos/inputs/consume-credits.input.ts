@@ -14,7 +14,7 @@ export class ConsumeCreditsInput {
   @Matches(ACCOUNT_ID_PATTERN, { message: 'accountId must be 1 to 128 letters, digits or ._@:|+-' })
   accountId?: string;
 
-  @Field(() => CreditType)
+  @Field(() => CreditType, { description: 'MESSAGE or INTEGRATION: PROJECT is a quota, not metered, and is refused' })
   @IsEnum(CreditType)
   creditType!: CreditType;
 

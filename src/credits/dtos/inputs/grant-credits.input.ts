@@ -1,5 +1,5 @@
 import { Field, ID, InputType, Int } from '@nestjs/graphql';
-import { IsInt, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { ACCOUNT_ID_PATTERN } from '../../../auth/token.service';
 import { MAX_CREDIT_AMOUNT } from '../../credit-type.enum';
 import { MAX_DESCRIPTION_LENGTH, MAX_IDEMPOTENCY_KEY_LENGTH } from '../../charge-request';
@@ -25,4 +25,13 @@ export class GrantCreditsInput {
   @IsString()
   @Length(1, MAX_IDEMPOTENCY_KEY_LENGTH)
   idempotencyKey!: string;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: false,
+    description: 'create the account (on the FREE plan) when it does not exist yet; without it such a grant is refused',
+  })
+  @IsOptional()
+  @IsBoolean()
+  createAccount?: boolean;
 }

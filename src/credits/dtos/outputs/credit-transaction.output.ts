@@ -1,7 +1,10 @@
 import { Field, ID, Int, ObjectType } from '@nestjs/graphql';
 import { connectionOf } from '../../../common/pagination';
 import { CreditType } from '../../credit-type.enum';
-import { CreditTransactionEntity } from '../../entities/credit-transaction.entity';
+import { HistoryEntry } from '../../balances.service';
+
+/** What remains of a quota without a limit, as an Int: GraphQL's largest. */
+const UNLIMITED = 2_147_483_647;
 
 @ObjectType('CreditTransaction')
 export class CreditTransactionOutput {
@@ -17,7 +20,11 @@ export class CreditTransactionOutput {
   @Field(() => Int)
   amount!: number;
 
-  @Field(() => Int)
+  @Field(() => Int, {
+    description:
+      "what remained after this entry, the same for every type: the type's allowance left (the wallet's credits for " +
+      `wallet rows); for PROJECT the project units still free under the plan (${UNLIMITED} without a project limit)`,
+  })
   balanceAfter!: number;
 
   @Field(() => String, { nullable: true })
@@ -29,13 +36,13 @@ export class CreditTransactionOutput {
   @Field()
   createdAt!: Date;
 
-  static from(row: CreditTransactionEntity): CreditTransactionOutput {
+  static from(row: HistoryEntry): CreditTransactionOutput {
     return {
       id: String(row.id),
       kind: row.kind,
       creditType: row.pool === 'WALLET' ? null : row.pool,
       amount: row.amount,
-      balanceAfter: row.balanceAfter,
+      balanceAfter: row.balanceAfter ?? UNLIMITED,
       description: row.description,
       reference: row.reference,
       createdAt: row.createdAt,
