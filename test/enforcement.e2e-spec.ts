@@ -449,11 +449,11 @@ describe('@RequiresCredits enforcement (e2e over GraphQL)', () => {
       const accounts = () => t.dataSource.query(`SELECT id FROM accounts WHERE id = $1`, [accountId]);
       const refused = await t.gql(GRANT, { input }, { as: 'ops', roles: [Role.ADMIN] });
       expect(refused.data).toBeNull();
-      expect(refused.errors![0].extensions).toMatchObject({ code: 'ACCOUNT_NOT_FOUND', accountId });
+      expect(refused.errors![0].extensions).toMatchObject({ code: 'NOT_FOUND', reason: 'ACCOUNT_NOT_FOUND', accountId });
       expect(await accounts()).toEqual([]);
       expect(await ledgerRows(accountId)).toBe(0);
       const explicit = await t.gql(GRANT, { input: { ...input, createAccount: false } }, { as: 'ops', roles: [Role.ADMIN] });
-      expect(explicit.errors![0].extensions.code).toBe('ACCOUNT_NOT_FOUND');
+      expect(explicit.errors![0].extensions).toMatchObject({ code: 'NOT_FOUND', reason: 'ACCOUNT_NOT_FOUND' });
 
       const created = await t.gql(GRANT, { input: { ...input, createAccount: true } }, { as: 'ops', roles: [Role.ADMIN] });
       expect(created.errors).toBeUndefined();

@@ -23,7 +23,7 @@ const CREDITS_ERRORS: Record<CreditsErrorCode, PublicForm> = {
   [CreditsErrorCode.HOLD_NOT_PENDING]: { code: 'HOLD_NOT_PENDING', status: HttpStatus.CONFLICT },
   [CreditsErrorCode.HOLD_EXPIRED]: { code: 'HOLD_EXPIRED', status: HttpStatus.CONFLICT },
   [CreditsErrorCode.BALANCE_LIMIT]: { code: 'BALANCE_LIMIT', status: HttpStatus.UNPROCESSABLE_ENTITY },
-  [CreditsErrorCode.ACCOUNT_NOT_FOUND]: { code: 'ACCOUNT_NOT_FOUND', status: HttpStatus.NOT_FOUND },
+  [CreditsErrorCode.ACCOUNT_NOT_FOUND]: NOT_FOUND,
 };
 
 export class CreditsException extends DomainException<CreditsErrorCode> {

@@ -51,7 +51,7 @@ export class CreditsResolver {
   @Roles(Role.ADMIN)
   @Mutation(() => CreditTransactionOutput, {
     description:
-      'admin only; the grant goes to the wallet. An account that does not exist yet is refused (ACCOUNT_NOT_FOUND) ' +
+      'admin only; the grant goes to the wallet. An account that does not exist yet is refused (NOT_FOUND, reason ACCOUNT_NOT_FOUND) ' +
       'unless createAccount is true',
   })
   async grantCredits(
