@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { decodeCursor, invalidCursor } from '../common/cursor';
+import { Page } from '../common/pagination';
 import { toSafeInteger } from '../database/bigint.transformer';
 import { CreditPool, CreditType } from './credit-type.enum';
 import { CreditBalanceEntity } from './entities/credit-balance.entity';
@@ -22,12 +23,6 @@ export interface PeriodAllowance {
   left: number;
   /** Reserved by pending holds out of this period's allowance (a hold from an earlier period is that period's). */
   held: number;
-}
-
-/** One page of a newest-first history; `more` says whether older rows follow. */
-export interface HistoryPage<T> {
-  rows: T[];
-  more: boolean;
 }
 
 export interface RecordedUsageAlert {
@@ -56,14 +51,15 @@ export class BalancesService {
   /**
    * Ledger rows, newest first, `first` at a time after the cursor (a row id). Ids only grow, so a page never
    * repeats a row and rows written meanwhile appear above the first page, never inside later ones. Served by the
-   * (account_id, id DESC) index whatever the account's size (credit_transactions_page).
+   * (account_id, id DESC) index whatever the account's size (credit_transactions_page). `more`: older rows follow;
+   * `preceded`: the account has rows at or above the cursor (none come before the first page).
    */
-  transactionPage(accountId: string, first: number, after?: string | null): Promise<HistoryPage<CreditTransactionEntity>> {
+  transactionPage(accountId: string, first: number, after?: string | null): Promise<Page<CreditTransactionEntity>> {
     return this.page(this.transactions, 'credit_transactions_page', accountId, first, after);
   }
 
   /** Usage records, newest first; paged like transactionPage (credit_usage_page). */
-  usagePage(accountId: string, first: number, after?: string | null): Promise<HistoryPage<CreditUsageEntity>> {
+  usagePage(accountId: string, first: number, after?: string | null): Promise<Page<CreditUsageEntity>> {
     return this.page(this.usage, 'credit_usage_page', accountId, first, after);
   }
 
@@ -73,15 +69,30 @@ export class BalancesService {
     accountId: string,
     first: number,
     after?: string | null,
-  ): Promise<HistoryPage<Row>> {
-    const before = after ? String(this.cursorId(after)) : BIGINT_MAX;
+  ): Promise<Page<Row>> {
+    const cursorId = after ? this.cursorId(after) : null;
     const raw: Array<Record<string, unknown>> = await this.dataSource.query(`SELECT * FROM ${pageFunction}($1, $2, $3)`, [
       accountId,
-      before,
+      cursorId === null ? BIGINT_MAX : String(cursorId),
       first + 1,
     ]);
     const found = raw.map((values) => this.entityOf(rows, values));
-    return { rows: found.slice(0, first), more: found.length > first };
+    // Rows come before a page after a cursor when the account's newest row is at or above it: the first row of the
+    // first page, read through the same function (a predicate on ids above the cursor could be planned as a scan
+    // of the whole table for an account holding most of it).
+    const preceded = cursorId !== null && ((await this.newestId(pageFunction, accountId)) ?? 0) >= cursorId;
+    return { rows: found.slice(0, first), more: found.length > first, preceded };
+  }
+
+  private async newestId(
+    pageFunction: 'credit_transactions_page' | 'credit_usage_page',
+    accountId: string,
+  ): Promise<number | null> {
+    const [newest]: Array<{ id: string }> = await this.dataSource.query(`SELECT id FROM ${pageFunction}($1, $2, 1)`, [
+      accountId,
+      BIGINT_MAX,
+    ]);
+    return newest ? Number(newest.id) : null;
   }
 
   /** A row as the entity it is, each column read as the repository reads it. */

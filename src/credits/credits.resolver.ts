@@ -23,10 +23,14 @@ export class CreditsResolver {
   ) {}
 
   /** Server-to-server metering: the service and admin roles may charge any account, a user only their own. */
-  @Mutation(() => ConsumeResultOutput)
+  @Mutation(() => ConsumeResultOutput, {
+    description:
+      'server-to-server metering: charges one usage event at once (allowance first, then the wallet); a refusal is an ' +
+      'answer (allowed: false), not an error',
+  })
   async consumeCredits(
     @CurrentAccount() caller: AuthenticatedAccount,
-    @Args('input') input: ConsumeCreditsInput,
+    @Args('input', { description: 'the usage event' }) input: ConsumeCreditsInput,
   ): Promise<ConsumeResultOutput> {
     const { accountId, charge, options } = usageEvent(caller, input);
     return consumeResult(await this.credits.consume(accountId, charge, options));
@@ -39,7 +43,7 @@ export class CreditsResolver {
   })
   async consumeCreditsBatch(
     @CurrentAccount() caller: AuthenticatedAccount,
-    @Args('input') input: ConsumeCreditsBatchInput,
+    @Args('input', { description: 'the usage events' }) input: ConsumeCreditsBatchInput,
   ): Promise<ConsumeBatchResultOutput> {
     const events = input.events.map((event) => usageEvent(caller, event));
     return { results: (await this.credits.consumeMany(events)).map(consumeResult) };
@@ -49,7 +53,7 @@ export class CreditsResolver {
   @Mutation(() => CreditTransactionOutput, { description: 'admin only; the grant goes to the wallet' })
   async grantCredits(
     @CurrentAccount() admin: AuthenticatedAccount,
-    @Args('input') input: GrantCreditsInput,
+    @Args('input', { description: 'the grant' }) input: GrantCreditsInput,
   ): Promise<CreditTransactionOutput> {
     const outcome = await this.credits.grant({
       accountId: input.accountId,
