@@ -20,6 +20,12 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // The shared GraphQL contract check, copied as it is (.ci/run keeps the copy equal to the shared tool).
+    files: ['scripts/check-contract.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    rules: { 'no-console': 'off' },
+  },
+  {
     files: ['jest.config.js', 'test/support/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', process: 'readonly' } },
   },

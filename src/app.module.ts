@@ -18,6 +18,7 @@ import { graphqlHttpStatusPlugin, keepHttpStatus } from './common/graphql-http-s
 import { chargeOutcomesPlugin } from './credits/charge-outcomes.plugin';
 import { graphqlLimits } from './common/graphql-limits';
 import { rejectNulPlugin } from './common/nul-characters';
+import { describeRootTypes } from './common/root-type-descriptions';
 import { GraphQLContext } from './common/request-context';
 import { DatabaseClockModule } from './database/database-clock';
 import { createValidationPipe } from './common/validation';
@@ -73,6 +74,8 @@ export class AppModule {
           driver: ApolloDriver,
           autoSchemaFile: development ? SCHEMA_FILE : true,
           sortSchema: true,
+          transformSchema: describeRootTypes,
+          transformAutoSchemaFile: true,
           buildSchemaOptions: { scalarsMap: [{ type: Date, scalar: DateTimeScalar }] },
           playground: false,
           introspection: config.introspection,

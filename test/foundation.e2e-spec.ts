@@ -3,17 +3,18 @@ import { printSchema, lexicographicSortSchema } from 'graphql';
 import { readFileSync } from 'node:fs';
 import { SignJWT } from 'jose';
 import { SCHEMA_FILE } from '../src/app.module';
+import { Role } from '../src/auth/role.enum';
+import { CreditsService } from '../src/credits/credits.service';
 import { startTestApp, TEST_APP_URL, TEST_JWT_SECRET, TestApp } from './support/test-app';
 
-const OVERVIEW = `{
-  billing {
+const OVERVIEW_FIELDS = `
     accountId
     subscription { plan { code name } status currentPeriodStart currentPeriodEnd cancelAtPeriodEnd pendingPlan { code } }
     balances { creditType limit used held remaining percentUsed level resetsAt }
     wallet { balance totalPurchased totalUsed }
-    warnings upgradeUrl purchaseUrl
-  }
-}`;
+    warnings upgradeUrl purchaseUrl`;
+const OVERVIEW = `{ billing { ${OVERVIEW_FIELDS} } }`;
+const OVERVIEW_OF = `query ($accountId: ID) { billing(accountId: $accountId) { ${OVERVIEW_FIELDS} } }`;
 
 describe('foundation (e2e)', () => {
   let t: TestApp;
@@ -145,6 +146,33 @@ describe('foundation (e2e)', () => {
       { pool: 'INTEGRATION', n: 1, total: 100 },
       { pool: 'MESSAGE', n: 1, total: 10 },
     ]);
+    await t.expectLedgerReconciles();
+  });
+
+  it("answers billing for another account to an admin only; a user may name their own, naming another's is FORBIDDEN", async () => {
+    await t.gql(OVERVIEW, {}, { as: 'dora' });
+    await t.app.get(CreditsService).grant({ accountId: 'dora', amount: 7, kind: 'ADMIN', sourceKey: 'dora-wallet' });
+    const owner = await t.gql(OVERVIEW, {}, { as: 'dora' });
+    expect(owner.data!.billing).toMatchObject({ accountId: 'dora', wallet: { balance: 7 } });
+
+    const admin = await t.gql(OVERVIEW_OF, { accountId: 'dora' }, { as: 'auditor', roles: [Role.ADMIN] });
+    expect(admin.errors).toBeUndefined();
+    expect(admin.data!.billing).toEqual(owner.data!.billing);
+
+    const ownNamed = await t.gql(OVERVIEW_OF, { accountId: 'dora' }, { as: 'dora' });
+    expect(ownNamed.errors).toBeUndefined();
+    expect(ownNamed.data!.billing).toEqual(owner.data!.billing);
+
+    const snooping = await t.gql(OVERVIEW_OF, { accountId: 'dora' }, { as: 'eve' });
+    expect(snooping.data).toBeNull();
+    expect(snooping.errors![0].extensions.code).toBe('FORBIDDEN');
+    expect(snooping.status).toBe(403);
+
+    // Reading an account nobody has used yet does not create it: an admin gets NOT_FOUND.
+    const unknown = await t.gql(OVERVIEW_OF, { accountId: 'nobody-yet' }, { as: 'auditor', roles: [Role.ADMIN] });
+    expect(unknown.data).toBeNull();
+    expect(unknown.errors![0].extensions.code).toBe('NOT_FOUND');
+    expect(await t.dataSource.query(`SELECT id FROM accounts WHERE id = 'nobody-yet'`)).toEqual([]);
     await t.expectLedgerReconciles();
   });
 

@@ -12,7 +12,7 @@ import { startTestApp, TestApp } from './support/test-app';
 const TRANSACTIONS = `query ($first: Int, $after: String, $accountId: ID) {
   creditTransactions(first: $first, after: $after, accountId: $accountId) {
     edges { cursor node { id kind creditType amount balanceAfter createdAt } }
-    pageInfo { hasNextPage endCursor }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
   }
 }`;
 const HISTORY = `query ($first: Int, $after: String) {
@@ -28,7 +28,19 @@ const OVERVIEW = `{ billing { balances { creditType used held remaining } wallet
 const USAGE = `query ($first: Int, $after: String) {
   creditUsage(first: $first, after: $after) {
     edges { cursor node { id creditType amount fromAllowance fromWallet } }
-    pageInfo { hasNextPage endCursor }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}`;
+const PURCHASES = `query ($first: Int, $after: String) {
+  creditPurchases(first: $first, after: $after) {
+    edges { cursor node { id status } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}`;
+const PROJECTS_PAGE = `query ($first: Int, $after: String) {
+  projectsConnection(first: $first, after: $after) {
+    edges { cursor node { id name } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
   }
 }`;
 
@@ -60,6 +72,9 @@ describe('history (e2e): cursor pagination over the ledger', () => {
       const res: any = await t.gql(TRANSACTIONS, { first: 7, after }, { as: accountId });
       expect(res.errors).toBeUndefined();
       const page = res.data.creditTransactions;
+      // Nothing comes before the first page; the rows of the pages already read come before every later one.
+      expect(page.pageInfo.hasPreviousPage).toBe(after !== null);
+      expect(page.pageInfo.startCursor).toBe(page.edges[0]?.cursor ?? null);
       seen.push(...page.edges.map((edge: any) => Number(edge.node.id)));
       // New rows arrive between pages.
       await t.app.get(CreditsService).consume(accountId, { type: CreditType.MESSAGE, amount: 1 }, { idempotencyKey: `w${writer++}` });
@@ -76,11 +91,118 @@ describe('history (e2e): cursor pagination over the ledger', () => {
     const first = await t.gql(USAGE, { first: 5 }, { as: accountId });
     const edges = first.data!.creditUsage.edges;
     expect(edges).toHaveLength(5);
-    expect(first.data!.creditUsage.pageInfo.hasNextPage).toBe(true);
+    expect(first.data!.creditUsage.pageInfo).toEqual({
+      hasNextPage: true,
+      hasPreviousPage: false,
+      startCursor: edges[0].cursor,
+      endCursor: edges[4].cursor,
+    });
     const next = await t.gql(USAGE, { first: 5, after: first.data!.creditUsage.pageInfo.endCursor }, { as: accountId });
     const ids = [...edges, ...next.data!.creditUsage.edges].map((edge: any) => Number(edge.node.id));
     expect(new Set(ids).size).toBe(10);
     expect([...ids].sort((a, b) => b - a)).toEqual(ids);
+    expect(next.data!.creditUsage.pageInfo).toMatchObject({
+      hasPreviousPage: true,
+      startCursor: next.data!.creditUsage.edges[0].cursor,
+    });
+  });
+
+  it('pages purchases newest first with every status, and says what comes before and after each page', async () => {
+    const buyer = 'purchase-pager';
+    await t.gql('{ billing { accountId } }', {}, { as: buyer });
+    const statuses = ['COMPLETED', 'FAILED', 'PENDING', 'REFUNDED', 'COMPLETED'];
+    const ids: string[] = [];
+    for (const [i, status] of statuses.entries()) {
+      const [{ id }] = await t.dataSource.query(
+        `INSERT INTO credit_purchases (id, account_id, package_id, credits, amount_cents, currency, status, created_at)
+         VALUES (gen_random_uuid(), $1, 'starter', 100, 500, 'usd', $2, $3) RETURNING id`,
+        [buyer, status, new Date(Date.UTC(2030, 0, 1, 0, 0, i))],
+      );
+      ids.push(id);
+    }
+    const pages: any[] = [];
+    let after: string | null = null;
+    do {
+      const res: any = await t.gql(PURCHASES, { first: 2, after }, { as: buyer });
+      expect(res.errors).toBeUndefined();
+      pages.push(res.data.creditPurchases);
+      after = res.data.creditPurchases.pageInfo.endCursor;
+    } while (pages.at(-1).pageInfo.hasNextPage);
+
+    expect(pages.flatMap((page) => page.edges.map((edge: any) => edge.node))).toEqual(
+      ids.map((id, i) => ({ id, status: statuses[i] })).reverse(),
+    );
+    expect(pages.map((page) => page.pageInfo)).toEqual(
+      pages.map((page, i) => ({
+        hasNextPage: i < pages.length - 1,
+        hasPreviousPage: i > 0,
+        startCursor: page.edges[0].cursor,
+        endCursor: page.edges.at(-1).cursor,
+      })),
+    );
+    expect(pages.map((page) => page.edges.length)).toEqual([2, 2, 1]);
+
+    // After the oldest: an empty page, with everything before it.
+    const end = await t.gql(PURCHASES, { first: 2, after: pages[2].pageInfo.endCursor }, { as: buyer });
+    expect(end.data!.creditPurchases).toEqual({
+      edges: [],
+      pageInfo: { hasNextPage: false, hasPreviousPage: true, startCursor: null, endCursor: null },
+    });
+
+    // After a place newer than all of them (another account's later purchase): the first page, nothing before it.
+    await t.gql('{ billing { accountId } }', {}, { as: 'later-buyer' });
+    await t.dataSource.query(
+      `INSERT INTO credit_purchases (id, account_id, package_id, credits, amount_cents, currency, status, created_at)
+       VALUES (gen_random_uuid(), 'later-buyer', 'starter', 100, 500, 'usd', 'PENDING', '2031-01-01T00:00:00Z')`,
+    );
+    const later = (await t.gql(PURCHASES, { first: 1 }, { as: 'later-buyer' })).data!.creditPurchases.edges[0].cursor;
+    const fromLater = await t.gql(PURCHASES, { first: 2, after: later }, { as: buyer });
+    expect(fromLater.data!.creditPurchases).toEqual(pages[0]);
+  });
+
+  it('pages projects oldest first as `projects` lists them; a cursor whose project was deleted still holds its place', async () => {
+    const owner = 'project-pager';
+    const names = ['first', 'second', 'third'];
+    for (const name of names) {
+      const created = await t.gql(`mutation ($name: String!) { createProject(name: $name) { id } }`, { name }, { as: owner });
+      expect(created.errors).toBeUndefined();
+    }
+    const listed = (await t.gql('{ projects { id name } }', {}, { as: owner })).data!.projects;
+    expect(listed.map((project: any) => project.name)).toEqual(names);
+
+    const first = (await t.gql(PROJECTS_PAGE, { first: 2 }, { as: owner })).data!.projectsConnection;
+    expect(first.edges.map((edge: any) => edge.node)).toEqual(listed.slice(0, 2));
+    expect(first.pageInfo).toEqual({
+      hasNextPage: true,
+      hasPreviousPage: false,
+      startCursor: first.edges[0].cursor,
+      endCursor: first.edges[1].cursor,
+    });
+    const second = (await t.gql(PROJECTS_PAGE, { first: 2, after: first.pageInfo.endCursor }, { as: owner })).data!
+      .projectsConnection;
+    expect(second.edges.map((edge: any) => edge.node)).toEqual(listed.slice(2));
+    expect(second.pageInfo).toEqual({
+      hasNextPage: false,
+      hasPreviousPage: true,
+      startCursor: second.edges[0].cursor,
+      endCursor: second.edges[0].cursor,
+    });
+
+    // The project at the cursor is deleted: the next page still starts after its place, the first one before it.
+    const deleted = await t.gql(`mutation ($id: ID!) { deleteProject(id: $id) }`, { id: listed[1].id }, { as: owner });
+    expect(deleted.data).toEqual({ deleteProject: true });
+    const again = (await t.gql(PROJECTS_PAGE, { first: 2, after: first.pageInfo.endCursor }, { as: owner })).data!
+      .projectsConnection;
+    expect(again.edges.map((edge: any) => edge.node)).toEqual(listed.slice(2));
+    expect(again.pageInfo.hasPreviousPage).toBe(true);
+
+    // Another account's projects are not in the list.
+    const stranger = (await t.gql(PROJECTS_PAGE, {}, { as: 'project-stranger' })).data!.projectsConnection;
+    expect(stranger).toEqual({
+      edges: [],
+      pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null },
+    });
+    await t.expectLedgerReconciles();
   });
 
   describe('as a person reads it', () => {
@@ -218,6 +340,29 @@ describe('history (e2e): cursor pagination over the ledger', () => {
       const res = await t.gql(TRANSACTIONS, { first: 5, after }, { as: accountId });
       expect(res.errors![0].extensions.code).toBe('BAD_USER_INPUT');
     }
+    // A ledger cursor (a row id) is not a place in the lists ordered by creation time.
+    const ledgerCursor = Buffer.from('v1:42').toString('base64url');
+    for (const query of [PURCHASES, PROJECTS_PAGE]) {
+      for (const after of ['garbage', ledgerCursor]) {
+        const res = await t.gql(query, { first: 5, after }, { as: accountId });
+        expect(res.errors![0].extensions.code).toBe('BAD_USER_INPUT');
+      }
+    }
+  });
+
+  it('says nodes come before a page exactly when the account has rows at or above its cursor', async () => {
+    const [newest] = (await t.gql(TRANSACTIONS, { first: 1 }, { as: accountId })).data!.creditTransactions.edges;
+    // A cursor of another account's later row: nothing of this account is at or above it.
+    await t.app.get(CreditsService).grant({ accountId: 'later-writer', amount: 5, kind: 'ADMIN', sourceKey: 'later' });
+    const [later] = (await t.gql(TRANSACTIONS, { first: 1 }, { as: 'later-writer' })).data!.creditTransactions.edges;
+    expect(Number(later.node.id)).toBeGreaterThan(Number(newest.node.id));
+    const afterLater = (await t.gql(TRANSACTIONS, { first: 3, after: later.cursor }, { as: accountId })).data!
+      .creditTransactions;
+    expect(afterLater.edges[0].cursor).toBe(newest.cursor);
+    expect(afterLater.pageInfo.hasPreviousPage).toBe(false);
+    const afterNewest = (await t.gql(TRANSACTIONS, { first: 3, after: newest.cursor }, { as: accountId })).data!
+      .creditTransactions;
+    expect(afterNewest.pageInfo.hasPreviousPage).toBe(true);
   });
 
   it("answers a user's own history only; admins may name an account", async () => {

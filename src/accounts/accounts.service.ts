@@ -7,6 +7,7 @@ import { inTransaction } from '../database/transaction';
 import { PlanEntity } from '../plans/entities/plan.entity';
 import { PlanCode } from '../plans/plan-code.enum';
 import { CreditType } from '../credits/credit-type.enum';
+import { AccountsErrorCode, AccountsException } from './accounts.exception';
 import { entitledPlan } from './entitled-plan';
 import { AccountEntity, SubscriptionStatus } from './entities/account.entity';
 import { GrantRequest, LedgerFunctions } from '../credits/ledger-functions';
@@ -90,11 +91,16 @@ export class AccountsService {
     return true;
   }
 
-  /** The account, renewed first if its period has ended, so that what is shown is the current period. */
-  async current(accountId: string): Promise<AccountEntity> {
-    await this.ensure(accountId);
+  /**
+   * The account, renewed first if its period has ended, so that what is shown is the current period. Created on
+   * first sight, unless `create` is false (someone else's account, named by an admin): then an account that does not
+   * exist is ACCOUNT_NOT_FOUND, and nothing is created.
+   */
+  async current(accountId: string, options: { create?: boolean } = {}): Promise<AccountEntity> {
+    if (options.create !== false) await this.ensure(accountId);
     const now = this.clock.now();
-    let account = await this.accounts.findOneByOrFail({ id: accountId });
+    let account = await this.accounts.findOneBy({ id: accountId });
+    if (!account) throw new AccountsException(AccountsErrorCode.ACCOUNT_NOT_FOUND, `There is no account ${accountId}.`);
     if (account.currentPeriodEnd <= now) {
       await inTransaction(this.dataSource, (manager) => this.renewIfDue(manager, accountId, now));
       account = await this.accounts.findOneByOrFail({ id: accountId });

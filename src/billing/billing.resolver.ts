@@ -1,14 +1,14 @@
-import { Args, ID, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
+import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { CurrentAccount } from '../auth/current-account.decorator';
 import { AuthenticatedAccount } from '../auth/role.enum';
-import { accountInScope } from '../common/account-scope';
-import { encodeCursor, pageSize } from '../common/cursor';
-import { Connection } from '../common/pagination';
+import { ACCOUNT_ARG, accountInScope } from '../common/account-scope';
+import { encodeCreationCursor, pageSize } from '../common/cursor';
+import { Connection, connectionFrom, PAGE_ARGS } from '../common/pagination';
 import { PlanCode } from '../plans/plan-code.enum';
 import { BillingPortalSessionOutput } from './dtos/billing-portal.output';
 import { CheckoutSessionOutput, PlanChangeOutput } from './dtos/checkout-session.output';
 import { CreditPurchaseConnection, CreditPurchaseOutput } from './dtos/credit-purchase.output';
-import { SubscriptionOutput } from './dtos/subscription.output';
+import { PlanSubscriptionOutput } from './dtos/plan-subscription.output';
 import { PurchasesService } from './purchases.service';
 import { SubscriptionsService } from './subscriptions.service';
 
@@ -19,24 +19,33 @@ export class BillingResolver {
     private readonly subscriptions: SubscriptionsService,
   ) {}
 
-  @Mutation(() => CheckoutSessionOutput)
+  @Mutation(() => CheckoutSessionOutput, {
+    description:
+      "starts a Stripe Checkout for a credit package; its credits enter the caller's wallet once Stripe has the payment",
+  })
   purchaseCredits(
     @CurrentAccount() account: AuthenticatedAccount,
-    @Args('packageId', { type: () => ID }) packageId: string,
+    @Args('packageId', { type: () => ID, description: 'the id of one of creditPackages' }) packageId: string,
   ): Promise<CheckoutSessionOutput> {
     return this.purchases.startCheckout(account.id, packageId);
   }
 
-  @Mutation(() => PlanChangeOutput)
+  @Mutation(() => PlanChangeOutput, {
+    description:
+      "moves the caller to another plan: without a subscription, a Stripe Checkout for it; an upgrade applies once " +
+      "Stripe has its payment, the period going on; a downgrade takes effect at the period's end",
+  })
   changePlan(
     @CurrentAccount() account: AuthenticatedAccount,
-    @Args('plan', { type: () => PlanCode }) plan: PlanCode,
+    @Args('plan', { type: () => PlanCode, description: 'the plan to move to' }) plan: PlanCode,
   ): Promise<PlanChangeOutput> {
     return this.subscriptions.changePlan(account.id, plan);
   }
 
-  @Mutation(() => SubscriptionOutput)
-  cancelSubscription(@CurrentAccount() account: AuthenticatedAccount): Promise<SubscriptionOutput> {
+  @Mutation(() => PlanSubscriptionOutput, {
+    description: "cancels the caller's plan subscription at the period's end, when the account moves to FREE",
+  })
+  cancelSubscription(@CurrentAccount() account: AuthenticatedAccount): Promise<PlanSubscriptionOutput> {
     return this.subscriptions.cancel(account.id);
   }
 
@@ -45,18 +54,14 @@ export class BillingResolver {
     return { url: await this.subscriptions.portalUrl(account.id) };
   }
 
-  @Query(() => CreditPurchaseConnection)
+  @Query(() => CreditPurchaseConnection, { description: "the account's credit package purchases, newest first" })
   async creditPurchases(
     @CurrentAccount() caller: AuthenticatedAccount,
-    @Args('first', { type: () => Int, nullable: true }) first?: number,
-    @Args('after', { nullable: true }) after?: string,
-    @Args('accountId', { type: () => ID, nullable: true, description: 'admins only' }) accountId?: string,
+    @Args('first', PAGE_ARGS.first) first?: number,
+    @Args('after', PAGE_ARGS.after) after?: string,
+    @Args('accountId', ACCOUNT_ARG) accountId?: string,
   ): Promise<Connection<CreditPurchaseOutput>> {
     const page = await this.purchases.page(accountInScope(caller, accountId), pageSize(first), after);
-    const edges = page.rows.map((row) => ({
-      cursor: encodeCursor(`${row.createdAt.toISOString()}|${row.id}`),
-      node: CreditPurchaseOutput.from(row),
-    }));
-    return { edges, pageInfo: { hasNextPage: page.more, endCursor: edges.at(-1)?.cursor ?? null } };
+    return connectionFrom(page, encodeCreationCursor, CreditPurchaseOutput.from);
   }
 }

@@ -4,10 +4,10 @@ import { isUUID } from 'class-validator';
 import { randomUUID } from 'node:crypto';
 import { EntityManager, FindOptionsWhere, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
-import { decodeCursor, invalidCursor } from '../common/cursor';
+import { pageInCreationOrder } from '../common/creation-order-page';
+import { Page } from '../common/pagination';
 import { ACCOUNT_ID_PATTERN } from '../auth/token.service';
 import { AccountsService } from '../accounts/accounts.service';
-import { HistoryPage } from '../credits/balances.service';
 import { CreditsService } from '../credits/credits.service';
 import { PlansErrorCode, PlansException } from '../plans/plans.exception';
 import { PlansService } from '../plans/plans.service';
@@ -248,20 +248,8 @@ export class PurchasesService {
   }
 
   /** The account's purchases, newest first, `first` at a time after the cursor (creation time and id). */
-  async page(accountId: string, first: number, after?: string | null): Promise<HistoryPage<CreditPurchaseEntity>> {
-    const query = this.purchases
-      .createQueryBuilder('purchase')
-      .where('purchase.account_id = :accountId', { accountId })
-      .orderBy('purchase.created_at', 'DESC')
-      .addOrderBy('purchase.id', 'DESC')
-      .take(first + 1);
-    if (after) {
-      const [createdAt, id] = decodeCursor(after).split('|');
-      if (!isUUID(id ?? '') || Number.isNaN(Date.parse(createdAt))) throw invalidCursor();
-      query.andWhere('(purchase.created_at, purchase.id) < (:createdAt, :id)', { createdAt: new Date(createdAt), id });
-    }
-    const rows = await query.getMany();
-    return { rows: rows.slice(0, first), more: rows.length > first };
+  page(accountId: string, first: number, after?: string | null): Promise<Page<CreditPurchaseEntity>> {
+    return pageInCreationOrder(this.purchases, accountId, first, after, 'DESC');
   }
 
   /**

@@ -12,7 +12,7 @@ import { PlansService } from '../plans/plans.service';
 import { UsageService } from '../usage/usage.service';
 import { BillingErrorCode, BillingException } from './billing.exception';
 import { PlanChangeOutput, PlanChangePaymentOutput, PlanPaymentStatus } from './dtos/checkout-session.output';
-import { SubscriptionOutput } from './dtos/subscription.output';
+import { PlanSubscriptionOutput } from './dtos/plan-subscription.output';
 import { ENDED_SUBSCRIPTION_STATUSES, RetiredSubscriptionsService } from './retired-subscriptions.service';
 import { StripeGateway } from './stripe/stripe.gateway';
 import { stripeId } from './stripe/stripe-ids';
@@ -202,7 +202,7 @@ export class SubscriptionsService {
   }
 
   /** Cancels at the period's end: the plan stays until then, then the account returns to FREE. */
-  async cancel(accountId: string): Promise<SubscriptionOutput> {
+  async cancel(accountId: string): Promise<PlanSubscriptionOutput> {
     this.gateway.assertConfigured();
     const account = await this.accounts.current(accountId);
     if (!account.stripeSubscriptionId) {

@@ -1,3 +1,4 @@
+import { ArgsOptions, ID } from '@nestjs/graphql';
 import { AuthErrorCode, AuthException } from '../auth/auth.exception';
 import { AuthenticatedAccount, hasRole, Role } from '../auth/role.enum';
 import { ACCOUNT_ID_PATTERN } from '../auth/token.service';
@@ -23,3 +24,10 @@ export function accountInScope(
   }
   return requested;
 }
+
+/** The `accountId` argument of the reads an admin may make for any account (resolved by accountInScope). */
+export const ACCOUNT_ARG = {
+  type: () => ID,
+  nullable: true,
+  description: "whose data: the caller's account when omitted; an admin may name any account, anyone else only their own",
+} satisfies ArgsOptions;

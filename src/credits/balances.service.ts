@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { decodeCursor, invalidCursor } from '../common/cursor';
+import { Page } from '../common/pagination';
 import { toSafeInteger } from '../database/bigint.transformer';
 import { CreditPool, CreditType } from './credit-type.enum';
 import { CreditBalanceEntity } from './entities/credit-balance.entity';
@@ -31,12 +32,6 @@ export interface PeriodAllowance {
  */
 export type HistoryEntry = Omit<CreditTransactionEntity, 'balanceAfter'> & { balanceAfter: number | null };
 
-/** One page of a newest-first history; `more` says whether older rows follow. */
-export interface HistoryPage<T> {
-  rows: T[];
-  more: boolean;
-}
-
 export interface RecordedUsageAlert {
   creditType: CreditType;
   threshold: number;
@@ -65,14 +60,15 @@ export class BalancesService {
    * with each guarded call read as what it came to, a charge (CAPTURE) once it succeeded and nothing once its credits
    * went back; HOLD only while it runs. Ids only grow, so a page never repeats an entry and entries written meanwhile
    * appear above the first page, never inside later ones. Served by the (account_id, id DESC) index whatever the
-   * account's size (credit_transactions_page).
+   * account's size (credit_transactions_page). `more`: older entries follow; `preceded`: the account has entries at
+   * or above the cursor (none come before the first page).
    */
-  transactionPage(accountId: string, first: number, after?: string | null): Promise<HistoryPage<HistoryEntry>> {
+  transactionPage(accountId: string, first: number, after?: string | null): Promise<Page<HistoryEntry>> {
     return this.page(this.transactions, 'credit_transactions_page', accountId, first, after);
   }
 
   /** Usage records, newest first; paged like transactionPage (credit_usage_page). */
-  usagePage(accountId: string, first: number, after?: string | null): Promise<HistoryPage<CreditUsageEntity>> {
+  usagePage(accountId: string, first: number, after?: string | null): Promise<Page<CreditUsageEntity>> {
     return this.page(this.usage, 'credit_usage_page', accountId, first, after);
   }
 
@@ -82,15 +78,30 @@ export class BalancesService {
     accountId: string,
     first: number,
     after?: string | null,
-  ): Promise<HistoryPage<Row>> {
-    const before = after ? String(this.cursorId(after)) : BIGINT_MAX;
+  ): Promise<Page<Row>> {
+    const cursorId = after ? this.cursorId(after) : null;
     const raw: Array<Record<string, unknown>> = await this.dataSource.query(`SELECT * FROM ${pageFunction}($1, $2, $3)`, [
       accountId,
-      before,
+      cursorId === null ? BIGINT_MAX : String(cursorId),
       first + 1,
     ]);
     const found = raw.map((values) => this.entityOf(rows, values));
-    return { rows: found.slice(0, first), more: found.length > first };
+    // Rows come before a page after a cursor when the account's newest row is at or above it: the first row of the
+    // first page, read through the same function (a predicate on ids above the cursor could be planned as a scan
+    // of the whole table for an account holding most of it).
+    const preceded = cursorId !== null && ((await this.newestId(pageFunction, accountId)) ?? 0) >= cursorId;
+    return { rows: found.slice(0, first), more: found.length > first, preceded };
+  }
+
+  private async newestId(
+    pageFunction: 'credit_transactions_page' | 'credit_usage_page',
+    accountId: string,
+  ): Promise<number | null> {
+    const [newest]: Array<{ id: string }> = await this.dataSource.query(`SELECT id FROM ${pageFunction}($1, $2, 1)`, [
+      accountId,
+      BIGINT_MAX,
+    ]);
+    return newest ? Number(newest.id) : null;
   }
 
   /** A row as the entity it is, each column read as the repository reads it. */

@@ -24,11 +24,14 @@ export class CreditsResolver {
 
   /** Server-to-server metering: the service and admin roles may charge any account, a user only their own. */
   @Mutation(() => ConsumeResultOutput, {
-    description: 'metering of MESSAGE and INTEGRATION; PROJECT is a quota that only creating and deleting projects moves',
+    description:
+      'server-to-server metering of MESSAGE and INTEGRATION: charges one usage event at once (allowance first, then ' +
+      'the wallet); a refusal is an answer (allowed: false), not an error. PROJECT is a quota that only creating and ' +
+      'deleting projects moves: it is refused',
   })
   async consumeCredits(
     @CurrentAccount() caller: AuthenticatedAccount,
-    @Args('input') input: ConsumeCreditsInput,
+    @Args('input', { description: 'the usage event' }) input: ConsumeCreditsInput,
   ): Promise<ConsumeResultOutput> {
     const { accountId, charge, options } = usageEvent(caller, input);
     return consumeResult(await this.credits.consume(accountId, charge, options));
@@ -42,7 +45,7 @@ export class CreditsResolver {
   })
   async consumeCreditsBatch(
     @CurrentAccount() caller: AuthenticatedAccount,
-    @Args('input') input: ConsumeCreditsBatchInput,
+    @Args('input', { description: 'the usage events' }) input: ConsumeCreditsBatchInput,
   ): Promise<ConsumeBatchResultOutput> {
     const events = usageEvents(caller, input.events);
     return { results: (await this.credits.consumeMany(events)).map(consumeResult) };
@@ -56,7 +59,7 @@ export class CreditsResolver {
   })
   async grantCredits(
     @CurrentAccount() admin: AuthenticatedAccount,
-    @Args('input') input: GrantCreditsInput,
+    @Args('input', { description: 'the grant' }) input: GrantCreditsInput,
   ): Promise<CreditTransactionOutput> {
     const outcome = await this.credits.grant({
       accountId: input.accountId,

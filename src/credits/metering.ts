@@ -4,7 +4,8 @@ import { eventOfBatchError, invalid } from './charge-request';
 import { CreditType } from './credit-type.enum';
 import { ConsumeOutcome, UsageEvent } from './credits.service';
 import { ConsumeCreditsInput } from './dtos/inputs/consume-credits.input';
-import { ConsumeResultOutput } from './dtos/outputs/consume-result.output';
+import { CreditsErrorCode } from './credits.exception';
+import { ConsumeRefusalReason, ConsumeResultOutput } from './dtos/outputs/consume-result.output';
 
 /**
  * Server-to-server metering, one event or a batch, in GraphQL and REST alike: the service and admin roles may
@@ -51,7 +52,15 @@ export function consumeResult(outcome: ConsumeOutcome): ConsumeResultOutput {
     fromWallet: outcome.fromWallet,
     remaining: outcome.remaining,
     replayed: outcome.replayed,
-    reason: outcome.refusal?.code ?? null,
+    reason: outcome.refusal ? refusalReason(outcome.refusal.code) : null,
     message: outcome.refusal?.message ?? null,
   };
+}
+
+const REFUSAL_REASONS: ReadonlySet<string> = new Set(Object.values(ConsumeRefusalReason));
+
+/** A refusal's code as the reason a metered event answers; any other code is a failure, never an answer. */
+function refusalReason(code: CreditsErrorCode): ConsumeRefusalReason {
+  if (!REFUSAL_REASONS.has(code)) throw new Error(`A charge was refused with ${code}, which is no ConsumeRefusalReason`);
+  return code as ConsumeRefusalReason;
 }

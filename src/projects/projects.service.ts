@@ -3,6 +3,8 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { isUUID } from 'class-validator';
 import { DataSource, EntityManager, EntityTarget, Repository } from 'typeorm';
 import { Clock } from '../common/clock';
+import { pageInCreationOrder } from '../common/creation-order-page';
+import { Page } from '../common/pagination';
 import { CreditType } from '../credits/credit-type.enum';
 import { CreditsService } from '../credits/credits.service';
 import { ChatMessageEntity } from './entities/chat-message.entity';
@@ -29,6 +31,11 @@ export class ProjectsService {
 
   list(accountId: string): Promise<ProjectEntity[]> {
     return this.projects.find({ where: { accountId }, order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  /** The account's projects in the order of `list`, `first` at a time after the cursor (creation time and id). */
+  page(accountId: string, first: number, after?: string | null): Promise<Page<ProjectEntity>> {
+    return pageInCreationOrder(this.projects, accountId, first, after, 'ASC');
   }
 
   /** `manager`: the transaction to write in (a metered call's, so that the row and its charge commit together). */

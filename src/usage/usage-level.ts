@@ -1,14 +1,22 @@
 import { registerEnumType } from '@nestjs/graphql';
 
+/** Where WARNING starts: the first of the ledger's alert thresholds (credits_alert_thresholds), which a test keeps equal. */
+export const WARNING_PERCENT = 80;
+
 export enum UsageLevel {
   OK = 'OK',
   WARNING = 'WARNING',
   EXHAUSTED = 'EXHAUSTED',
 }
-registerEnumType(UsageLevel, { name: 'UsageLevel' });
-
-/** Where WARNING starts: the first of the ledger's alert thresholds (credits_alert_thresholds), which a test keeps equal. */
-export const WARNING_PERCENT = 80;
+registerEnumType(UsageLevel, {
+  name: 'UsageLevel',
+  description: "how much of a type's limit is used, for progress bars and their colours",
+  valuesMap: {
+    OK: { description: `below ${WARNING_PERCENT} % of the limit, or unlimited` },
+    WARNING: { description: `from ${WARNING_PERCENT} % of the limit` },
+    EXHAUSTED: { description: 'the whole limit is used' },
+  },
+});
 
 /** Percent of a limit used, rounded to two decimals; 0 when unlimited. */
 export function percentUsed(used: number, limit: number | null): number {

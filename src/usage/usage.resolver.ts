@@ -1,22 +1,17 @@
-import { Args, ID, Int, Query, Resolver } from '@nestjs/graphql';
+import { Args, Query, Resolver } from '@nestjs/graphql';
 import { CurrentAccount } from '../auth/current-account.decorator';
 import { AuthenticatedAccount } from '../auth/role.enum';
-import { accountInScope } from '../common/account-scope';
+import { ACCOUNT_ARG, accountInScope } from '../common/account-scope';
 import { encodeCursor, pageSize } from '../common/cursor';
-import { Connection } from '../common/pagination';
-import { BalancesService, HistoryPage } from '../credits/balances.service';
+import { Connection, connectionFrom, PAGE_ARGS } from '../common/pagination';
+import { BalancesService } from '../credits/balances.service';
 import { CreditTransactionConnection, CreditTransactionOutput } from '../credits/dtos/outputs/credit-transaction.output';
 import { CreditUsageConnection, CreditUsageOutput } from '../credits/dtos/outputs/credit-usage.output';
 import { BillingOverviewOutput } from './dtos/billing-overview.output';
 import { UsageService } from './usage.service';
 
-function connection<Row extends { id: number }, Node>(
-  page: HistoryPage<Row>,
-  toNode: (row: Row) => Node,
-): Connection<Node> {
-  const edges = page.rows.map((row) => ({ cursor: encodeCursor(row.id), node: toNode(row) }));
-  return { edges, pageInfo: { hasNextPage: page.more, endCursor: edges.at(-1)?.cursor ?? null } };
-}
+/** A history row's cursor: its id, which only grows. */
+const rowCursor = (row: { id: number }) => encodeCursor(row.id);
 
 @Resolver()
 export class UsageResolver {
@@ -25,9 +20,17 @@ export class UsageResolver {
     private readonly history: BalancesService,
   ) {}
 
-  @Query(() => BillingOverviewOutput, { description: "the caller's account" })
-  billing(@CurrentAccount() account: AuthenticatedAccount): Promise<BillingOverviewOutput> {
-    return this.usage.overview(account.id);
+  @Query(() => BillingOverviewOutput, {
+    description:
+      "the caller's account; an admin may name another: plan and period, per-type usage with levels, the wallet, " +
+      'warnings and alerts',
+  })
+  billing(
+    @CurrentAccount() caller: AuthenticatedAccount,
+    @Args('accountId', ACCOUNT_ARG) accountId?: string,
+  ): Promise<BillingOverviewOutput> {
+    const owner = accountInScope(caller, accountId);
+    return this.usage.overview(owner, { create: owner === caller.id });
   }
 
   @Query(() => CreditTransactionConnection, {
@@ -37,22 +40,22 @@ export class UsageResolver {
   })
   async creditTransactions(
     @CurrentAccount() caller: AuthenticatedAccount,
-    @Args('first', { type: () => Int, nullable: true }) first?: number,
-    @Args('after', { nullable: true }) after?: string,
-    @Args('accountId', { type: () => ID, nullable: true, description: 'admins only' }) accountId?: string,
+    @Args('first', PAGE_ARGS.first) first?: number,
+    @Args('after', PAGE_ARGS.after) after?: string,
+    @Args('accountId', ACCOUNT_ARG) accountId?: string,
   ): Promise<Connection<CreditTransactionOutput>> {
     const page = await this.history.transactionPage(accountInScope(caller, accountId), pageSize(first), after);
-    return connection(page, CreditTransactionOutput.from);
+    return connectionFrom(page, rowCursor, CreditTransactionOutput.from);
   }
 
-  @Query(() => CreditUsageConnection)
+  @Query(() => CreditUsageConnection, { description: "the account's usage records, newest first" })
   async creditUsage(
     @CurrentAccount() caller: AuthenticatedAccount,
-    @Args('first', { type: () => Int, nullable: true }) first?: number,
-    @Args('after', { nullable: true }) after?: string,
-    @Args('accountId', { type: () => ID, nullable: true, description: 'admins only' }) accountId?: string,
+    @Args('first', PAGE_ARGS.first) first?: number,
+    @Args('after', PAGE_ARGS.after) after?: string,
+    @Args('accountId', ACCOUNT_ARG) accountId?: string,
   ): Promise<Connection<CreditUsageOutput>> {
     const page = await this.history.usagePage(accountInScope(caller, accountId), pageSize(first), after);
-    return connection(page, CreditUsageOutput.from);
+    return connectionFrom(page, rowCursor, CreditUsageOutput.from);
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { SubscriptionOutput } from '../billing/dtos/subscription.output';
+import { PlanSubscriptionOutput } from '../billing/dtos/plan-subscription.output';
 import { appLinks } from '../common/app-links';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
@@ -29,8 +29,9 @@ export class UsageService {
     @Inject(AppConfig) private readonly config: AppConfig,
   ) {}
 
-  async overview(accountId: string): Promise<BillingOverviewOutput> {
-    const account = await this.accounts.current(accountId);
+  /** `create: false`: an account named by someone else is not created by reading it (ACCOUNT_NOT_FOUND). */
+  async overview(accountId: string, options: { create?: boolean } = {}): Promise<BillingOverviewOutput> {
+    const account = await this.accounts.current(accountId, options);
     const plan = await this.plans.getPlan(account.planCode);
     const pools = await this.balancesOf.pools(accountId);
     const allowance = await this.balancesOf.periodAllowance(accountId, account.currentPeriodStart);
@@ -51,7 +52,7 @@ export class UsageService {
     };
   }
 
-  async subscription(account: AccountEntity, plan?: PlanEntity): Promise<SubscriptionOutput> {
+  async subscription(account: AccountEntity, plan?: PlanEntity): Promise<PlanSubscriptionOutput> {
     const current = plan ?? (await this.plans.getPlan(account.planCode));
     const pending = account.pendingPlanCode ? await this.plans.getPlan(account.pendingPlanCode) : null;
     return {

@@ -1,28 +1,28 @@
 import { Field, Float, ID, Int, ObjectType } from '@nestjs/graphql';
 import { CreditPackageEntity } from '../entities/credit-package.entity';
 
-@ObjectType('CreditPackage')
+@ObjectType('CreditPackage', { description: 'wallet credits sold once through Stripe Checkout (purchaseCredits)' })
 export class CreditPackageOutput {
-  @Field(() => ID)
+  @Field(() => ID, { description: "the package's id, for purchaseCredits" })
   id!: string;
 
-  @Field()
+  @Field({ description: 'its name, for people' })
   name!: string;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'wallet credits it adds' })
   credits!: number;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'its price, in cents of `currency`' })
   priceCents!: number;
 
-  @Field()
+  @Field({ description: 'ISO 4217 currency code, lower case (usd)' })
   currency!: string;
 
   /** A ratio for display only; amounts themselves stay integers. */
-  @Field(() => Float)
+  @Field(() => Float, { description: 'price per credit in cents, for display (three decimals)' })
   pricePerCreditCents!: number;
 
-  @Field()
+  @Field({ description: 'true for the package to highlight' })
   mostPopular!: boolean;
 
   static from(pack: CreditPackageEntity): CreditPackageOutput {

@@ -1,43 +1,48 @@
 import { Field, ID, Int, ObjectType } from '@nestjs/graphql';
+import { connectionOf } from '../../common/pagination';
 
 @ObjectType('Project', { description: "An example of the host application's own data, guarded by @RequiresCredits." })
 export class ProjectOutput {
-  @Field(() => ID)
+  @Field(() => ID, { description: "the project's id" })
   id!: string;
 
-  @Field()
+  @Field({ description: 'its name' })
   name!: string;
 
-  @Field()
+  @Field({ description: 'when it was created' })
   createdAt!: Date;
 }
 
-@ObjectType('ChatMessage')
+export const ProjectConnection = connectionOf(ProjectOutput, 'Project', 'oldest first');
+
+@ObjectType('ChatMessage', { description: 'a message sent in a project (the example of a guarded MESSAGE charge)' })
 export class ChatMessageOutput {
-  @Field(() => ID)
+  @Field(() => ID, { description: "the message's id" })
   id!: string;
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'the project it was sent in' })
   projectId!: string;
 
-  @Field()
+  @Field({ description: 'what was sent' })
   text!: string;
 
-  @Field()
+  @Field({ description: 'when it was sent' })
   createdAt!: Date;
 }
 
-@ObjectType('IntegrationRun')
+@ObjectType('IntegrationRun', {
+  description: 'a run of API integration calls in a project (the example of a guarded INTEGRATION charge)',
+})
 export class IntegrationRunOutput {
-  @Field(() => ID)
+  @Field(() => ID, { description: "the run's id" })
   id!: string;
 
-  @Field(() => ID)
+  @Field(() => ID, { description: 'the project it ran in' })
   projectId!: string;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'calls made, each one INTEGRATION credit' })
   calls!: number;
 
-  @Field()
+  @Field({ description: 'when it ran' })
   createdAt!: Date;
 }

@@ -6,7 +6,7 @@ import { ConsumeCreditsInput } from './consume-credits.input';
 /** The most usage events one metering request may carry. */
 export const MAX_BATCH_EVENTS = 1000;
 
-@InputType('ConsumeCreditsBatchInput')
+@InputType('ConsumeCreditsBatchInput', { description: 'usage events to charge in one request' })
 export class ConsumeCreditsBatchInput {
   @Field(() => [ConsumeCreditsInput], {
     description:

@@ -1,23 +1,25 @@
 import { Field, ID, Int, ObjectType } from '@nestjs/graphql';
 import { connectionOf } from '../../../common/pagination';
-import { CreditType } from '../../credit-type.enum';
+import { CreditType, LedgerKind } from '../../credit-type.enum';
 import { HistoryEntry } from '../../balances.service';
 
 /** What remains of a quota without a limit, as an Int: GraphQL's largest. */
 const UNLIMITED = 2_147_483_647;
 
-@ObjectType('CreditTransaction')
+@ObjectType('CreditTransaction', {
+  description: 'one row of the append-only ledger: a signed movement of one pool of credits, never changed afterwards',
+})
 export class CreditTransactionOutput {
-  @Field(() => ID)
+  @Field(() => ID, { description: "the row's id; later rows have larger ids" })
   id!: string;
 
-  @Field({ description: 'GRANT, PURCHASE, CONSUME, HOLD, CAPTURE, RELEASE, REFUND, EXPIRE, CLAWBACK, ADJUST' })
-  kind!: string;
+  @Field(() => LedgerKind, { description: 'what the row records' })
+  kind!: LedgerKind;
 
   @Field(() => CreditType, { nullable: true, description: 'null for wallet rows' })
   creditType!: CreditType | null;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'credits (PROJECT: units) added when positive, taken when negative' })
   amount!: number;
 
   @Field(() => Int, {
@@ -27,13 +29,16 @@ export class CreditTransactionOutput {
   })
   balanceAfter!: number;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'what the movement was for, in words' })
   description!: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: 'what the row refers to, such as a Stripe checkout session or payment, a project, or who granted it',
+  })
   reference!: string | null;
 
-  @Field()
+  @Field({ description: 'when the row was written' })
   createdAt!: Date;
 
   static from(row: HistoryEntry): CreditTransactionOutput {
@@ -50,4 +55,4 @@ export class CreditTransactionOutput {
   }
 }
 
-export const CreditTransactionConnection = connectionOf(CreditTransactionOutput, 'CreditTransaction');
+export const CreditTransactionConnection = connectionOf(CreditTransactionOutput, 'CreditTransaction', 'newest first');

@@ -3,27 +3,27 @@ import { connectionOf } from '../../../common/pagination';
 import { CreditType } from '../../credit-type.enum';
 import { CreditUsageEntity } from '../../entities/credit-usage.entity';
 
-@ObjectType('CreditUsage')
+@ObjectType('CreditUsage', { description: 'one metered use: what a charge took, and from where' })
 export class CreditUsageOutput {
-  @Field(() => ID)
+  @Field(() => ID, { description: "the record's id; later records have larger ids" })
   id!: string;
 
-  @Field(() => CreditType)
+  @Field(() => CreditType, { description: 'the type of use charged' })
   creditType!: CreditType;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'units used' })
   amount!: number;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: "of those, units the period's allowance paid" })
   fromAllowance!: number;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: "wallet credits paid for the rest, at the type's wallet rate" })
   fromWallet!: number;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'what the use was, as the caller described it' })
   description!: string | null;
 
-  @Field()
+  @Field({ description: 'when it was charged' })
   createdAt!: Date;
 
   static from(row: CreditUsageEntity): CreditUsageOutput {
@@ -39,4 +39,4 @@ export class CreditUsageOutput {
   }
 }
 
-export const CreditUsageConnection = connectionOf(CreditUsageOutput, 'CreditUsage');
+export const CreditUsageConnection = connectionOf(CreditUsageOutput, 'CreditUsage', 'newest first');
