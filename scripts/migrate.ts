@@ -1,16 +1,28 @@
-/** Applies pending migrations: `npm run db:migrate`. Also run by the service at start-up. */
+/** Applies pending migrations and changed database functions: `npm run db:migrate`. Also run by the service at start-up. */
+import { loadConfig } from '../src/config/app-config';
 import { runMigrations } from '../src/database/database.options';
-import { runScript, scriptDatabase } from './database';
+import { runScript } from './cli';
+import { scriptDatabase } from './database';
 
-async function main(): Promise<number> {
-  const { database } = await scriptDatabase({ migrate: false });
-  try {
-    const applied = await runMigrations(database.url);
-    process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'The schema is up to date.\n');
-    return 0;
-  } finally {
-    await database.embedded?.stop();
-  }
-}
+runScript(
+  {
+    name: 'db:migrate',
+    usage: 'npm run db:migrate',
+    help: `
+Applies the pending migrations and the database functions of migrations/functions/ whose files changed, to
+DATABASE_URL (the embedded PostgreSQL under .data/ when unset). Safe to run from several places at once: one
+migrates while the others wait. A release step in production.
 
-runScript(main);
+Exit codes: 0 done (or nothing to do), 1 the database cannot be reached or a migration failed, 2 bad usage or
+configuration.`,
+  },
+  async () => {
+    const database = await scriptDatabase(loadConfig(), { migrate: false });
+    try {
+      const applied = await runMigrations(database.url);
+      process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'The schema is up to date.\n');
+    } finally {
+      await database.embedded?.stop();
+    }
+  },
+);

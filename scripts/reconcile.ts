@@ -3,26 +3,42 @@
  * Exits 1 when it finds a problem, so it can run from monitoring.
  */
 import { DataSource } from 'typeorm';
+import { loadConfig } from '../src/config/app-config';
 import { ReconciliationService } from '../src/credits/reconciliation.service';
 import { databaseOptions } from '../src/database/database.options';
-import { runScript, scriptDatabase } from './database';
+import { accountIdArgument, runScript, UsageError } from './cli';
+import { scriptDatabase } from './database';
 
-async function main(): Promise<number> {
-  const { database } = await scriptDatabase();
-  const dataSource = new DataSource(databaseOptions(database.url, 2));
-  await dataSource.initialize();
-  try {
-    const report = await new ReconciliationService(dataSource).reconcile(process.argv[2]);
-    process.stdout.write(
-      `accounts: ${report.accounts}, ledger rows: ${report.transactions}, problems: ${report.problems.length}\n`,
-    );
-    for (const problem of report.problems) process.stdout.write(`  - ${problem}\n`);
-    process.stdout.write(report.ok ? 'The ledger reconciles.\n' : 'The ledger does NOT reconcile.\n');
-    return report.ok ? 0 : 1;
-  } finally {
-    await dataSource.destroy();
-    await database.embedded?.stop();
-  }
-}
+runScript(
+  {
+    name: 'reconcile',
+    usage: 'npm run reconcile [-- <account-id>]',
+    positionals: 1,
+    help: `
+Checks the ledger's invariant, for every account or the one given: each cached balance and each grant's remaining
+credits equal the sum of their ledger rows, held credits match the pending holds, the wallet's lifetime totals match
+its purchases and usage, and nothing is negative. Read-only; suited to an hourly monitoring job.
 
-runScript(main);
+Exit codes: 0 the ledger reconciles, 1 a problem was found (each is listed) or the database cannot be reached,
+2 bad usage (an account id that is malformed or names no account) or configuration.`,
+  },
+  async ({ positionals: [account] }) => {
+    const accountId = account === undefined ? undefined : accountIdArgument(account);
+    const database = await scriptDatabase(loadConfig());
+    const dataSource = new DataSource(databaseOptions(database.url, 2));
+    await dataSource.initialize();
+    try {
+      const report = await new ReconciliationService(dataSource).reconcile(accountId);
+      if (accountId !== undefined && report.accounts === 0 && report.ok) throw new UsageError(`no account "${accountId}"`);
+      process.stdout.write(
+        `accounts: ${report.accounts}, ledger rows: ${report.transactions}, problems: ${report.problems.length}\n`,
+      );
+      for (const problem of report.problems) process.stdout.write(`  - ${problem}\n`);
+      process.stdout.write(report.ok ? 'The ledger reconciles.\n' : 'The ledger does NOT reconcile.\n');
+      return report.ok ? 0 : 1;
+    } finally {
+      await dataSource.destroy();
+      await database.embedded?.stop();
+    }
+  },
+);
