@@ -10,7 +10,6 @@ export enum CreditsErrorCode {
   HOLD_NOT_PENDING = 'HOLD_NOT_PENDING',
   HOLD_EXPIRED = 'HOLD_EXPIRED',
   BALANCE_LIMIT = 'BALANCE_LIMIT',
-  ACCOUNT_NOT_FOUND = 'ACCOUNT_NOT_FOUND',
 }
 
 /** How clients see each of these errors. */
@@ -23,7 +22,6 @@ const CREDITS_ERRORS: Record<CreditsErrorCode, PublicForm> = {
   [CreditsErrorCode.HOLD_NOT_PENDING]: { code: 'HOLD_NOT_PENDING', status: HttpStatus.CONFLICT },
   [CreditsErrorCode.HOLD_EXPIRED]: { code: 'HOLD_EXPIRED', status: HttpStatus.CONFLICT },
   [CreditsErrorCode.BALANCE_LIMIT]: { code: 'BALANCE_LIMIT', status: HttpStatus.UNPROCESSABLE_ENTITY },
-  [CreditsErrorCode.ACCOUNT_NOT_FOUND]: NOT_FOUND,
 };
 
 export class CreditsException extends DomainException<CreditsErrorCode> {

@@ -27,6 +27,7 @@ import {
 } from './ledger-functions';
 import { refusalError } from './refusal';
 import { UsageAlertEvent } from './usage-alert.event';
+import { AccountsErrorCode, AccountsException } from '../accounts/accounts.exception';
 
 
 export interface ChargeOptions {
@@ -346,8 +347,8 @@ export class CreditsService {
     assertText(request.sourceKey, 'idempotencyKey', MAX_IDEMPOTENCY_KEY_LENGTH + 50);
     assertText(request.description, 'description', MAX_DESCRIPTION_LENGTH);
     if (request.createAccount === false && !(await this.accounts.find(request.accountId))) {
-      throw new CreditsException(
-        CreditsErrorCode.ACCOUNT_NOT_FOUND,
+      throw new AccountsException(
+        AccountsErrorCode.ACCOUNT_NOT_FOUND,
         `There is no account ${request.accountId}, so nothing was granted. Ask for it to be created with the grant ` +
           '(createAccount) if it should exist.',
         { accountId: request.accountId },
