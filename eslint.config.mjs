@@ -26,7 +26,19 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
-    files: ['jest.config.js', 'test/support/*.js'],
+    // The dashboard and GraphQL IDE: browser code, bundled by scripts/build-assets.mjs.
+    files: ['dashboard/**/*.js'],
+    languageOptions: {
+      parserOptions: { ecmaFeatures: { jsx: true } },
+      globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', URL: 'readonly', URLSearchParams: 'readonly', Intl: 'readonly', setTimeout: 'readonly' },
+    },
+  },
+  {
+    files: ['scripts/build-assets.mjs'],
+    languageOptions: { globals: { process: 'readonly' } },
+  },
+  {
+    files: ['jest.config.js', 'jest.browser.config.js', 'test/support/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', process: 'readonly' } },
   },
 );

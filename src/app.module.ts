@@ -1,4 +1,4 @@
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
 import { ApolloDriver, ApolloDriverConfig } from '@nestjs/apollo';
 import type { DocumentNode } from 'graphql';
@@ -25,6 +25,7 @@ import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { CreditsModule } from './credits/credits.module';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { databaseOptions } from './database/database.options';
 import { PlansModule } from './plans/plans.module';
 import { ProjectsModule } from './projects/projects.module';
@@ -88,7 +89,8 @@ export class AppModule {
             chargeOutcomesPlugin,
             ...limits.plugins,
             rejectNulPlugin,
-            ...(config.introspection ? [ApolloServerPluginLandingPageLocalDefault({ embed: true })] : []),
+            // Browsers get the bundled GraphQL IDE instead (DashboardModule), which works offline.
+            ApolloServerPluginLandingPageDisabled(),
           ],
           context: ({ req, res }: GraphQLContext) => ({ req, res }),
           formatError: keepHttpStatus,
@@ -103,6 +105,7 @@ export class AppModule {
         RenewalCronModule,
         ProjectsModule,
         AuthModule,
+        DashboardModule.forRoot(config),
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

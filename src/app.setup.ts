@@ -8,6 +8,20 @@ import { OpenHolds } from './credits/open-holds';
 import { InFlightRequests } from './observability/in-flight-requests';
 import { createLogger, NestLogger, requestLogging } from './observability/logging';
 
+const CONTENT_SECURITY_POLICY = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  scriptSrcAttr: ["'none'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:'],
+  fontSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  objectSrc: ["'none'"],
+  baseUri: ["'self'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+};
+
 /** HTTP-level setup shared by the service and the tests: logs, security headers, CORS and the body limit. */
 export function configureApp(app: NestExpressApplication, config: AppConfig): void {
   const logger = createLogger(config);
@@ -15,8 +29,9 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
   app.use(requestLogging(logger));
   app.use(
     helmet({
-      // The Apollo landing page (development, or when introspection is enabled) loads its scripts from Apollo.
-      contentSecurityPolicy: config.introspection ? false : undefined,
+      // The dashboard and the GraphQL IDE are this origin's own files: nothing is loaded from elsewhere. (The IDE's
+      // page adds inline styles for its editors: see GRAPHQL_IDE_CSP.)
+      contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY },
       crossOriginEmbedderPolicy: false,
     }),
   );

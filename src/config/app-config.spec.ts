@@ -59,3 +59,20 @@ describe('configuration', () => {
     expect(loadConfig({ NODE_ENV: 'test', DATABASE_URL: '', STRIPE_SECRET_KEY: '' }).DATABASE_URL).toBeUndefined();
   });
 });
+
+describe('DEV_SIGN_IN and GRAPHQL_IDE', () => {
+  it('offers "sign in as" in development only, unless a test turns it on; production refuses it', () => {
+    expect(loadConfig({ NODE_ENV: 'development' }).devSignIn).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test' }).devSignIn).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'test', DEV_SIGN_IN: 'true' }).devSignIn).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'development', DEV_SIGN_IN: 'false' }).devSignIn).toBe(false);
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), DEV_SIGN_IN: 'true' })).toThrow(/DEV_SIGN_IN/);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).devSignIn).toBe(false);
+  });
+
+  it('serves the GraphQL IDE wherever introspection is on, unless set', () => {
+    expect(loadConfig({ NODE_ENV: 'development' }).graphqlIde).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).graphqlIde).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), GRAPHQL_IDE: 'true' }).graphqlIde).toBe(true);
+  });
+});

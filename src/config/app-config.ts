@@ -156,11 +156,26 @@ export class AppConfig {
   @IsString()
   CORS_ORIGINS?: string;
 
-  /** GraphQL introspection and the Apollo landing page; on outside production unless set. */
+  /** GraphQL introspection; on outside production unless set. */
   @Transform(({ value }) => (value === undefined || value === '' ? undefined : value === 'true' || value === true))
   @IsOptional()
   @IsBoolean()
   GRAPHQL_INTROSPECTION?: boolean;
+
+  /** The GraphQL IDE (GraphiQL) a browser gets at /graphql; on whenever introspection is, unless set. */
+  @Transform(({ value }) => (value === undefined || value === '' ? undefined : value === 'true' || value === true))
+  @IsOptional()
+  @IsBoolean()
+  GRAPHQL_IDE?: boolean;
+
+  /**
+   * The dashboard's "sign in as" form and POST /billing/dev-token, which mint a token for any account: on in
+   * development unless set, off otherwise, and refused in production.
+   */
+  @Transform(({ value }) => (value === undefined || value === '' ? undefined : value === 'true' || value === true))
+  @IsOptional()
+  @IsBoolean()
+  DEV_SIGN_IN?: boolean;
 
   @Type(() => Number)
   @IsInt()
@@ -258,6 +273,15 @@ export class AppConfig {
     return this.GRAPHQL_INTROSPECTION ?? !this.isProduction;
   }
 
+  get graphqlIde(): boolean {
+    return this.GRAPHQL_IDE ?? this.introspection;
+  }
+
+  /** Only with a shared secret to sign with: tokens of a JWKS issuer cannot be minted here. */
+  get devSignIn(): boolean {
+    return (this.DEV_SIGN_IN ?? this.NODE_ENV === 'development') && !this.isProduction && Boolean(this.JWT_SECRET);
+  }
+
   /** The Express `trust proxy` setting for TRUSTED_PROXIES. */
   get trustProxy(): number | string[] | false {
     if (!this.TRUSTED_PROXIES) return false;
@@ -316,6 +340,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const badProxies = typeof config.trustProxy === 'object' ? config.trustProxy.filter((entry) => !isProxyEntry(entry)) : [];
   if (badProxies.length) {
     problems.push(`TRUSTED_PROXIES: ${badProxies.join(', ')} is not an IP address, a CIDR range, loopback, linklocal or uniquelocal`);
+  }
+  if (config.isProduction && config.DEV_SIGN_IN) {
+    problems.push('DEV_SIGN_IN: not allowed in production (it lets anyone sign in as any account)');
   }
   if (config.STRIPE_SECRET_KEY && !config.STRIPE_WEBHOOK_SECRET) {
     problems.push('STRIPE_WEBHOOK_SECRET: required when STRIPE_SECRET_KEY is set');
