@@ -156,8 +156,11 @@ describe('payments in development: the local Stripe (e2e, real service process)'
     expect(paid.location).toBe(`http://localhost:5173/billing/credits?purchase=success&session_id=${session.sessionId}`);
     expect(await until(() => balance('dev-pay'), (value) => value === 1000, 'crediting')).toBe(1000);
     // Accepted by the service's own signature check, each event once.
-    const events: Array<{ type: string; outcome: string }> = await dataSource.query(
-      `SELECT type, outcome FROM stripe_events ORDER BY created_at, type`,
+    // The wallet is credited by the first of them; the others follow.
+    const events = await until(
+      (): Promise<Array<{ type: string; outcome: string }>> => dataSource.query(`SELECT type, outcome FROM stripe_events`),
+      (rows) => rows.length === 3,
+      'the three deliveries',
     );
     expect(events.map((event) => event.type).sort()).toEqual(['charge.succeeded', 'checkout.session.completed', 'payment_intent.succeeded']);
     expect(events.filter((event) => event.outcome === 'APPLIED')).toHaveLength(1);
@@ -240,6 +243,19 @@ describe('payments in development: the local Stripe (e2e, real service process)'
     expect(await until(() => balance('dev-pay'), (value) => value === 0, 'the refund')).toBe(0);
     const [purchase] = await dataSource.query(`SELECT status FROM credit_purchases WHERE account_id = 'dev-pay'`);
     expect(purchase.status).toBe('REFUNDED');
+    await expectReconciles();
+  });
+
+  it("the admin panel's Renew now starts the next paid period, and Cancel now returns the account to FREE", async () => {
+    const subscription = (await dataSource.query(`SELECT stripe_subscription_id AS id FROM accounts WHERE id = 'dev-plan'`))[0].id as string;
+    const read = () => gql('dev-plan', '{ billing { subscription { plan { code } currentPeriodStart currentPeriodEnd } } }');
+    const before = (await read()).billing.subscription;
+    const post = (action: string) => fetch(`${stripeUrl}/admin/subscriptions/${subscription}/${action}`, { method: 'POST', redirect: 'manual' });
+    expect((await post('renew')).status).toBe(303);
+    const renewed = await until(read, (data) => data.billing.subscription.currentPeriodStart === before.currentPeriodEnd, 'the renewal');
+    expect(renewed.billing.subscription.plan.code).toBe('STARTER');
+    expect((await post('cancel')).status).toBe(303);
+    await until(read, (data) => data.billing.subscription.plan.code === 'FREE', 'the cancellation');
     await expectReconciles();
   });
 
