@@ -2,11 +2,14 @@ import 'dotenv/config';
 import { Logger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
+import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module';
 import { configureApp, gracefulShutdown } from './app.setup';
+import { LOCAL_STRIPE_REFUSED, LocalStripe, localStripeMode } from './billing/local-stripe/local-stripe.bootstrap';
 import { AppConfig, ConfigValidationError, loadConfig } from './config/app-config';
 import { resolveDatabase } from './database/database-url';
 import { runMigrations } from './database/database.options';
+import { PlansService } from './plans/plans.service';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -27,6 +30,14 @@ async function bootstrap(): Promise<void> {
   const config = readConfig();
   const logger = new Logger('Bootstrap');
   Logger.overrideLogger(LEVELS.slice(0, LEVELS.indexOf(config.LOG_LEVEL) + 1));
+
+  const stripeMode = localStripeMode(config);
+  if (stripeMode === 'refused') {
+    process.stderr.write(`${LOCAL_STRIPE_REFUSED}\n`);
+    process.exit(1);
+  }
+  // Points the configuration at the local Stripe before anything reads it.
+  const localStripe = stripeMode === 'on' ? await LocalStripe.start(config) : null;
 
   const database = await resolveDatabase(config);
   const databaseReadyAt = Date.now();
@@ -50,6 +61,7 @@ async function bootstrap(): Promise<void> {
     stopping = true;
     logger.log(`${signal} received: shutting down`);
     await gracefulShutdown(app, config);
+    await localStripe?.stop();
     await database.embedded?.stop();
     process.exit(0);
   };
@@ -57,6 +69,14 @@ async function bootstrap(): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
   await app.listen(config.PORT);
+  if (localStripe) {
+    const { port } = app.getHttpServer().address() as AddressInfo;
+    await localStripe.attach(`http://127.0.0.1:${port}`, config, app.get(PlansService));
+    logger.warn(
+      `!!! Payments are simulated by a local Stripe at ${localStripe.url} (no STRIPE_SECRET_KEY): nothing is charged. ` +
+        `Checkout pages and an admin panel to refund, dispute, renew and cancel are served there. !!!`,
+    );
+  }
   const readyAt = Date.now();
   logger.log(
     `GraphQL ready at http://localhost:${config.PORT}/graphql (started in ${readyAt - startedAt} ms: ` +

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import request from 'supertest';
 import { Role } from '../src/auth/role.enum';
-import { FakeStripe } from './support/fake-stripe';
+import { LocalStripeServer } from '../src/billing/local-stripe/local-stripe.server';
 import { postWebhook } from './support/stripe-events';
 import { startStripeTestApp } from './support/stripe-test-app';
 import { TestApp } from './support/test-app';
@@ -37,7 +37,7 @@ const anything = fc.oneof(
 
 describe('bad input everywhere (property-based, e2e)', () => {
   let t: TestApp;
-  let stripe: FakeStripe;
+  let stripe: LocalStripeServer;
   let projectId: string;
   const accountId = 'fuzzer';
 

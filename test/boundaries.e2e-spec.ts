@@ -4,7 +4,7 @@ import { CreditType } from '../src/credits/credit-type.enum';
 import { CreditsService } from '../src/credits/credits.service';
 import { DatabaseClock } from '../src/database/database-clock';
 import { deadlocksCounted } from './support/boundary';
-import { FakeStripe } from './support/fake-stripe';
+import { LocalStripeServer } from '../src/billing/local-stripe/local-stripe.server';
 import { GuardedTestModule } from './support/guarded-test.module';
 import { periodInvoice, postWebhook, stripeEvent } from './support/stripe-events';
 import { startStripeTestApp } from './support/stripe-test-app';
@@ -131,7 +131,7 @@ describe('periods, instances and clocks (e2e)', () => {
 
   describe('items 1 and 2: periods follow Stripe', () => {
     let s: TestApp;
-    let stripe: FakeStripe;
+    let stripe: LocalStripeServer;
     beforeAll(async () => {
       ({ t: s, stripe } = await startStripeTestApp());
     });

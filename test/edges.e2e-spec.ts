@@ -16,7 +16,7 @@ import { failClosed } from '../src/common/graphql-limits';
 import { loadConfig } from '../src/config/app-config';
 import { freePort } from '../src/database/free-port';
 import { createLogger, requestLogging } from '../src/observability/logging';
-import { FakeStripe } from './support/fake-stripe';
+import { LocalStripeServer } from '../src/billing/local-stripe/local-stripe.server';
 import { postWebhook, stripeEvent } from './support/stripe-events';
 import { startStripeTestApp } from './support/stripe-test-app';
 import { GuardedTestModule } from './support/guarded-test.module';
@@ -283,7 +283,7 @@ describe('suggestions while introspection is off (e2e)', () => {
 
 describe('webhook signatures from the future (e2e)', () => {
   let t: TestApp;
-  let stripe: FakeStripe;
+  let stripe: LocalStripeServer;
   beforeAll(async () => {
     ({ t, stripe } = await startStripeTestApp());
   });

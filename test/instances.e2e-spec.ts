@@ -10,7 +10,7 @@ import { CreditPackageEntity } from '../src/plans/entities/credit-package.entity
 import { PlanEntity } from '../src/plans/entities/plan.entity';
 import { deadlocksCounted, endCurrentPeriods } from './support/boundary';
 import { createTestDatabase } from './support/database';
-import { FakeStripe } from './support/fake-stripe';
+import { LocalStripeServer } from '../src/billing/local-stripe/local-stripe.server';
 import { ServiceProcess } from './support/service-process';
 import { checkoutSessionObject, stripeEvent, TEST_WEBHOOK_SECRET } from './support/stripe-events';
 import { TEST_JWT_SECRET } from './support/test-app';
@@ -40,7 +40,7 @@ async function webhook(url: string, event: object): Promise<number> {
 describe('several instances on one database (e2e, real service processes)', () => {
   it('never double-charges or double-grants under mixed load on two instances', async () => {
     const database = await createTestDatabase();
-    const stripe = await new FakeStripe().start();
+    const stripe = await new LocalStripeServer().start();
     const env = {
       DATABASE_URL: database.url,
       STRIPE_SECRET_KEY: stripe.secretKey,

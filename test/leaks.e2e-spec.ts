@@ -6,7 +6,7 @@ import { CreditsService } from '../src/credits/credits.service';
 import { LedgerFunctions } from '../src/credits/ledger-functions';
 import { OpenHolds } from '../src/credits/open-holds';
 import { MetricsService } from '../src/observability/metrics.service';
-import { FakeStripe } from './support/fake-stripe';
+import { LocalStripeServer } from '../src/billing/local-stripe/local-stripe.server';
 import { GuardedTestModule } from './support/guarded-test.module';
 import { hangUp } from './support/hang-up';
 import { checkoutSessionObject, postWebhook, stripeEvent } from './support/stripe-events';
@@ -192,7 +192,7 @@ describe('no credit is given away (e2e)', () => {
 
   describe('item 3: a refund takes the refunded credits back from the wallet as a whole', () => {
     let s: TestApp;
-    let stripe: FakeStripe;
+    let stripe: LocalStripeServer;
     beforeAll(async () => {
       ({ t: s, stripe } = await startStripeTestApp());
     });

@@ -1,13 +1,13 @@
 import request from 'supertest';
 import { Role } from '../src/auth/role.enum';
-import { FakeStripe } from './support/fake-stripe';
+import { LocalStripeServer } from '../src/billing/local-stripe/local-stripe.server';
 import { checkoutSessionObject, postWebhook, stripeEvent } from './support/stripe-events';
 import { startStripeTestApp } from './support/stripe-test-app';
 import { TestApp } from './support/test-app';
 
 describe('REST endpoints of the earlier frontends (e2e)', () => {
   let t: TestApp;
-  let stripe: FakeStripe;
+  let stripe: LocalStripeServer;
 
   const get = async (path: string, accountId: string, roles: Role[] = []) =>
     request(t.server).get(path).set('authorization', `Bearer ${await t.token(accountId, roles)}`);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { AccountsService } from '../src/accounts/accounts.service';
 import { freePort } from '../src/database/free-port';
 import { createEmptyDatabase } from './support/database';
-import { FakeStripe } from './support/fake-stripe';
+import { LocalStripeServer } from '../src/billing/local-stripe/local-stripe.server';
 import { startTestApp, TEST_JWT_SECRET, TestApp } from './support/test-app';
 
 const DIST = path.resolve(__dirname, '..', 'dist', 'scripts');
@@ -269,9 +269,9 @@ describe('operator scripts, compiled, as child processes', () => {
   });
 
   describe('stripe:setup', () => {
-    let stripe: FakeStripe;
+    let stripe: LocalStripeServer;
     beforeAll(async () => {
-      stripe = await new FakeStripe().start();
+      stripe = await new LocalStripeServer().start();
     });
     afterAll(() => stripe.stop());
 

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { FakeStripe } from './support/fake-stripe';
+import { LocalStripeServer } from '../src/billing/local-stripe/local-stripe.server';
 import { checkoutSessionObject, postWebhook, stripeEvent } from './support/stripe-events';
 import { startStripeTestApp } from './support/stripe-test-app';
 import { TestApp } from './support/test-app';
@@ -17,7 +17,7 @@ const OVERVIEW = `{ billing { subscription { plan { code } status } balances { c
  */
 describe('Stripe identity: one live subscription, what was paid, events that cannot be applied (e2e)', () => {
   let t: TestApp;
-  let stripe: FakeStripe;
+  let stripe: LocalStripeServer;
   let seq = 0;
   const newAccount = () => `identity-${++seq}`;
   const price = (lookupKey: string) => [...stripe.prices.values()].find((p) => p.lookup_key === lookupKey);

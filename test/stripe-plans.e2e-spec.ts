@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { RenewalService } from '../src/accounts/renewal.service';
 import { CreditType } from '../src/credits/credit-type.enum';
 import { CreditsService } from '../src/credits/credits.service';
-import { FakeStripe } from './support/fake-stripe';
+import { LocalStripeServer } from '../src/billing/local-stripe/local-stripe.server';
 import { periodInvoice, postWebhook, stripeEvent } from './support/stripe-events';
 import { startStripeTestApp } from './support/stripe-test-app';
 import { TestApp } from './support/test-app';
@@ -28,7 +28,7 @@ const HOUR = 3_600_000;
 /** Paid plans and what Stripe reports about them: allowance only for paid periods (issue 16, items 4 to 7). */
 describe('paid plans with Stripe (e2e, real SDK against a local Stripe server)', () => {
   let t: TestApp;
-  let stripe: FakeStripe;
+  let stripe: LocalStripeServer;
   let seq = 0;
   const newAccount = () => `plans-${++seq}-${randomBytes(3).toString('hex')}`;
   const price = (lookupKey: string) => [...stripe.prices.values()].find((candidate) => candidate.lookup_key === lookupKey);

@@ -2,7 +2,7 @@ import { STRIPE_API_VERSION } from '../src/billing/stripe/stripe.client';
 import { syncStripeCatalog } from '../src/billing/stripe/stripe-catalog';
 import { createStripeClient } from '../src/billing/stripe/stripe.client';
 import { PlansService } from '../src/plans/plans.service';
-import { FakeStripe } from './support/fake-stripe';
+import { LocalStripeServer } from '../src/billing/local-stripe/local-stripe.server';
 import { checkoutSessionObject, postWebhook, stripeEvent } from './support/stripe-events';
 import { startStripeTestApp } from './support/stripe-test-app';
 import { startTestApp, TEST_APP_URL, TestApp } from './support/test-app';
@@ -22,7 +22,7 @@ const PURCHASES = `{ creditPurchases(first: 10) { edges { node { packageId credi
 
 describe('billing with Stripe (e2e, real SDK against a local Stripe server)', () => {
   let t: TestApp;
-  let stripe: FakeStripe;
+  let stripe: LocalStripeServer;
   let seq = 0;
   const newAccount = () => `buyer-${++seq}`;
 

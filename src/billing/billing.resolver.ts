@@ -1,9 +1,12 @@
+import { Inject } from '@nestjs/common';
 import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { CurrentAccount } from '../auth/current-account.decorator';
+import { Public } from '../auth/public.decorator';
 import { AuthenticatedAccount } from '../auth/role.enum';
 import { ACCOUNT_ARG, accountInScope } from '../common/account-scope';
 import { encodeCreationCursor, pageSize } from '../common/cursor';
 import { Connection, connectionFrom, PAGE_ARGS } from '../common/pagination';
+import { AppConfig } from '../config/app-config';
 import { PlanCode } from '../plans/plan-code.enum';
 import { BillingPortalSessionOutput } from './dtos/billing-portal.output';
 import { CheckoutSessionOutput, PlanChangeOutput } from './dtos/checkout-session.output';
@@ -17,7 +20,18 @@ export class BillingResolver {
   constructor(
     private readonly purchases: PurchasesService,
     private readonly subscriptions: SubscriptionsService,
+    @Inject(AppConfig) private readonly config: AppConfig,
   ) {}
+
+  @Public()
+  @Query(() => Boolean, {
+    description:
+      'true when payments are simulated: this development server talks to its local Stripe, whose checkout pages ' +
+      'take no card and charge nothing; no token needed',
+  })
+  paymentsSimulated(): boolean {
+    return this.config.paymentsSimulated;
+  }
 
   @Mutation(() => CheckoutSessionOutput, {
     description:

@@ -109,6 +109,25 @@ export class AppConfig {
   @IsUrl({ require_tld: false, protocols: ['http', 'https'] }, { message: 'STRIPE_API_BASE must be an http(s) URL' })
   STRIPE_API_BASE?: string;
 
+  /**
+   * The local Stripe of development: unset, it starts when STRIPE_SECRET_KEY is not set and NODE_ENV is not
+   * production; true starts it in place of Stripe (never allowed in production); false never starts it.
+   */
+  @Transform(({ value }) => (value === 'true' || value === 'false' ? value === 'true' : emptyToUndefined({ value })))
+  @IsOptional()
+  @IsBoolean({ message: 'LOCAL_STRIPE must be true or false' })
+  LOCAL_STRIPE?: boolean;
+
+  /** Port of the local Stripe (its API, checkout page and admin panel); 0 picks a free one. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  LOCAL_STRIPE_PORT = 0;
+
+  /** Set at start-up when payments are simulated by the local Stripe: its address. Not read from the environment. */
+  declare localStripeUrl?: string;
+
   /** How long one Stripe API call may take before the caller gets STRIPE_UNAVAILABLE. */
   @Type(() => Number)
   @IsInt()
@@ -263,6 +282,11 @@ export class AppConfig {
 
   get stripeConfigured(): boolean {
     return Boolean(this.STRIPE_SECRET_KEY);
+  }
+
+  /** Whether payments go to the local Stripe of development, where nothing is charged. */
+  get paymentsSimulated(): boolean {
+    return Boolean(this.localStripeUrl);
   }
 
   get preparedStatements(): boolean {

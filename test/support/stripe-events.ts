@@ -1,30 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import Stripe from 'stripe';
 import request from 'supertest';
-import { STRIPE_API_VERSION } from '../../src/billing/stripe/stripe.client';
+import { signWebhookPayload } from '../../src/billing/local-stripe/stripe-events';
 import type { TestApp } from './test-app';
 
+export { stripeEvent } from '../../src/billing/local-stripe/stripe-events';
+
 export const TEST_WEBHOOK_SECRET = 'whsec_test_secret_for_local_webhooks';
-const signer = new Stripe('sk_test_signer', { apiVersion: STRIPE_API_VERSION });
-
-let lastCreated = 0;
-
-/** An event shaped like Stripe's; unless `created` is given, each event is created after the one before. */
-export function stripeEvent(type: string, object: Record<string, any>, options: { id?: string; created?: number } = {}) {
-  const created = options.created ?? Math.max(Math.floor(Date.now() / 1000), lastCreated + 1);
-  lastCreated = Math.max(lastCreated, created);
-  return {
-    id: options.id ?? `evt_${randomBytes(8).toString('hex')}`,
-    object: 'event',
-    api_version: STRIPE_API_VERSION,
-    created,
-    type,
-    livemode: false,
-    pending_webhooks: 1,
-    request: { id: null, idempotency_key: null },
-    data: { object },
-  };
-}
 
 /** Posts an event to the webhook, signed with the SDK's own test header, as Stripe would. */
 export function postWebhook(
@@ -33,11 +14,7 @@ export function postWebhook(
   options: { secret?: string; timestamp?: number; body?: string } = {},
 ) {
   const payload = JSON.stringify(event);
-  const header = signer.webhooks.generateTestHeaderString({
-    payload,
-    secret: options.secret ?? TEST_WEBHOOK_SECRET,
-    timestamp: options.timestamp ?? Math.floor(Date.now() / 1000),
-  });
+  const header = signWebhookPayload(payload, options.secret ?? TEST_WEBHOOK_SECRET, options.timestamp);
   return request(t.server)
     .post('/webhooks/stripe')
     .set('content-type', 'application/json')

@@ -1,13 +1,13 @@
 import { createStripeClient } from '../../src/billing/stripe/stripe.client';
 import { syncStripeCatalog } from '../../src/billing/stripe/stripe-catalog';
 import { PlansService } from '../../src/plans/plans.service';
-import { FakeStripe } from './fake-stripe';
+import { LocalStripeServer } from '../../src/billing/local-stripe/local-stripe.server';
 import { TEST_WEBHOOK_SECRET } from './stripe-events';
 import { startTestApp, TestApp } from './test-app';
 
 /** The app talking to a local Stripe server, whose catalog is created as `npm run stripe:setup` would. */
-export async function startStripeTestApp(env: Record<string, string> = {}): Promise<{ t: TestApp; stripe: FakeStripe }> {
-  const stripe = await new FakeStripe().start();
+export async function startStripeTestApp(env: Record<string, string> = {}): Promise<{ t: TestApp; stripe: LocalStripeServer }> {
+  const stripe = await new LocalStripeServer().start();
   const t = await startTestApp({
     STRIPE_SECRET_KEY: stripe.secretKey,
     STRIPE_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,

@@ -2,7 +2,22 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import qs from 'qs';
-import { STRIPE_API_VERSION } from '../../src/billing/stripe/stripe.client';
+import { STRIPE_API_VERSION } from '../stripe/stripe.client';
+import {
+  adminPage,
+  authenticationPage,
+  CheckoutView,
+  checkoutPage,
+  closedCheckoutPage,
+  declinedPage,
+  invoicePage,
+  notFoundPage,
+  PaymentView,
+  portalPage,
+  SubscriptionView,
+} from './local-stripe.pages';
+import { stripeEvent } from './stripe-events';
+import { WebhookDelivery } from './webhook-delivery';
 
 export interface RecordedRequest {
   method: string;
@@ -13,15 +28,23 @@ export interface RecordedRequest {
 
 type Handler = (request: RecordedRequest, match: RegExpExecArray) => { status?: number; body: any };
 
+type PageAnswer = { status?: number; html?: string; redirect?: string };
+type PageHandler = (params: Record<string, any>, match: RegExpExecArray) => PageAnswer;
+
 const newId = (prefix: string) => `${prefix}_${randomBytes(8).toString('hex')}`;
 const now = () => Math.floor(Date.now() / 1000);
 
 /**
- * A local Stripe-compatible HTTP server for tests: the real `stripe` SDK talks to it through STRIPE_API_BASE. It
- * checks what it receives (path, form-encoded parameters, API version, key), keeps the objects it creates and
- * answers with objects shaped like Stripe's. Faults can be injected per path.
+ * A local Stripe-compatible HTTP server, for the tests and for development without a Stripe account: the real
+ * `stripe` SDK talks to it through STRIPE_API_BASE. It checks what it receives (path, form-encoded parameters, API
+ * version, key), keeps the objects it creates in memory and answers with objects shaped like Stripe's at the pinned
+ * API version. Faults can be injected per path.
+ *
+ * Told a webhook endpoint (`deliverWebhooksTo`), it also plays the customer's and Stripe's side: its hosted checkout
+ * page (`/checkout/<session>`) pays, declines or asks for 3-D Secure, its admin panel (`/`) refunds, disputes, renews
+ * and cancels, and every change is delivered as signed events, in Stripe's order, after the API answer.
  */
-export class FakeStripe {
+export class LocalStripeServer {
   readonly requests: RecordedRequest[] = [];
   readonly prices = new Map<string, any>();
   readonly products = new Map<string, any>();
@@ -32,6 +55,12 @@ export class FakeStripe {
   readonly invoicePayments = new Map<string, any>();
   readonly refunds = new Map<string, any>();
   readonly paymentIntents = new Map<string, any>();
+  readonly disputes = new Map<string, any>();
+  readonly portalSessions = new Map<string, any>();
+  /** Subscriptions whose next renewal payment is declined (set from the admin panel). */
+  private readonly failingRenewals = new Set<string>();
+  /** Where events are delivered; none unless `deliverWebhooksTo` was called (the tests post their own). */
+  private delivery: WebhookDelivery | null = null;
   /** Requests refused because of a wrong API version or key; a test expects this to stay empty. */
   readonly rejected: RecordedRequest[] = [];
   private readonly faults: Array<{ pattern: RegExp; status?: number; delayMs?: number; times: number }> = [];
@@ -41,15 +70,37 @@ export class FakeStripe {
   /** Idempotency keys of requests still being answered: Stripe refuses a second one with 409 meanwhile. */
   private readonly inFlight = new Set<string>();
   private server!: http.Server;
+  /** The API address (STRIPE_API_BASE). */
   url = '';
+  /** The address of the pages, for a browser on this machine. */
+  pagesUrl = '';
 
-  constructor(readonly secretKey = 'sk_test_fake') {}
+  /**
+   * With `hostedPages`, the URLs of checkout sessions, portal sessions and hosted invoices lead to this server's own
+   * pages, for a browser; otherwise to Stripe-like addresses nobody opens (the tests).
+   */
+  constructor(
+    readonly secretKey = 'sk_test_fake',
+    private readonly options: { hostedPages?: boolean } = {},
+  ) {}
 
-  async start(): Promise<this> {
+  /** Listens on 127.0.0.1 at `port` (0: a free one). */
+  async start(port = 0): Promise<this> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, '127.0.0.1', resolve);
+    });
+    const { port: bound } = this.server.address() as AddressInfo;
+    this.url = `http://127.0.0.1:${bound}`;
+    this.pagesUrl = `http://localhost:${bound}`;
     return this;
+  }
+
+  /** From now on, everything that happens here is delivered as signed events to `url`. */
+  deliverWebhooksTo(url: string, secret: string): WebhookDelivery {
+    this.delivery = new WebhookDelivery(url, secret);
+    return this.delivery;
   }
 
   async stop(): Promise<void> {
@@ -139,7 +190,7 @@ export class FakeStripe {
         id,
         object: 'checkout.session',
         mode: params.mode,
-        url: `https://checkout.stripe.test/c/pay/${id}`,
+        url: this.options.hostedPages ? `${this.pagesUrl}/checkout/${id}` : `https://checkout.stripe.test/c/pay/${id}`,
         customer: params.customer ?? null,
         client_reference_id: params.client_reference_id ?? null,
         metadata: params.metadata ?? {},
@@ -181,7 +232,7 @@ export class FakeStripe {
       if (subscription.status === 'canceled') {
         return { status: 400, body: stripeError('invalid_request_error', 'This subscription is already canceled.') };
       }
-      Object.assign(subscription, { status: 'canceled', canceled_at: now(), ended_at: now() });
+      this.endSubscription(subscription);
       return { body: subscription };
     }],
     ['GET', /^\/v1\/invoice_payments$/, ({ params }) => {
@@ -191,29 +242,9 @@ export class FakeStripe {
         .map((payment) => (expandIntent ? this.withPaymentIntent(payment) : payment));
       return { body: { object: 'list', data, has_more: false, url: '/v1/invoice_payments' } };
     }],
-    ['POST', /^\/v1\/refunds$/, ({ params }) => {
-      const payment = [...this.invoicePayments.values()].find((candidate) => candidate.payment.payment_intent === params.payment_intent);
-      const paid = payment?.amount_paid ?? Number(params.amount ?? 0);
-      const refunded = [...this.refunds.values()]
-        .filter((refund) => refund.payment_intent === params.payment_intent)
-        .reduce((sum, refund) => sum + refund.amount, 0);
-      if (refunded >= paid) {
-        return { status: 400, body: stripeError('invalid_request_error', 'Charge has already been refunded.', 'charge_already_refunded') };
-      }
-      const refund = {
-        id: newId('re'),
-        object: 'refund',
-        amount: params.amount ? Number(params.amount) : paid - refunded,
-        currency: payment?.currency ?? 'usd',
-        payment_intent: params.payment_intent,
-        reason: params.reason ?? null,
-        metadata: params.metadata ?? {},
-        status: 'succeeded',
-        created: now(),
-      };
-      this.refunds.set(refund.id, refund);
-      return { body: refund };
-    }],
+    ['POST', /^\/v1\/refunds$/, ({ params }) =>
+      this.refund(params.payment_intent, params.amount ? Number(params.amount) : undefined, params.reason ?? null, params.metadata ?? {}),
+    ],
     ['GET', /^\/v1\/subscriptions\/([\w-]+)$/, (_, match) => {
       const subscription = this.subscriptions.get(match[1]);
       return subscription ? { body: subscription } : notFound('subscription', match[1]);
@@ -225,9 +256,10 @@ export class FakeStripe {
     }],
     ['POST', /^\/v1\/billing_portal\/sessions$/, ({ params }) => {
       if (!this.customers.has(params.customer)) return notFound('customer', params.customer);
-      return {
-        body: { id: newId('bps'), object: 'billing_portal.session', url: `https://billing.stripe.test/p/session/${params.customer}`, customer: params.customer, return_url: params.return_url },
-      };
+      const id = newId('bps');
+      const session = { id, object: 'billing_portal.session', url: this.options.hostedPages ? `${this.pagesUrl}/portal/${id}` : `https://billing.stripe.test/p/session/${params.customer}`, customer: params.customer, return_url: params.return_url ?? null, created: now() };
+      this.portalSessions.set(id, session);
+      return { body: session };
     }],
   ];
 
@@ -273,36 +305,83 @@ export class FakeStripe {
     return subscription;
   }
 
-  /** A paid invoice of a subscription for its current period, and the invoice payment that paid it. */
-  payInvoice(subscription: any, billingReason: string): any {
+  /**
+   * An invoice of a subscription for its current period, and the invoice payment that paid it; with `declined`, an
+   * open invoice whose card payment was declined.
+   */
+  payInvoice(subscription: any, billingReason: string, declined = false): any {
     const item = subscription.items.data[0];
+    const id = newId('in');
+    const amount = item.price.unit_amount;
     const invoice = {
-      id: newId('in'),
+      id,
       object: 'invoice',
       customer: subscription.customer,
-      status: 'paid',
+      status: declined ? 'open' : 'paid',
       billing_reason: billingReason,
-      amount_paid: item.price.unit_amount,
+      amount_due: amount,
+      amount_paid: declined ? 0 : amount,
+      amount_remaining: declined ? amount : 0,
+      attempt_count: 1,
       currency: item.price.currency,
+      hosted_invoice_url: this.invoiceUrl(id),
       parent: { type: 'subscription_details', subscription_details: { subscription: subscription.id, metadata: subscription.metadata } },
-      lines: { object: 'list', data: [{ id: newId('il'), object: 'line_item', amount: item.price.unit_amount, period: { start: item.current_period_start, end: item.current_period_end } }] },
+      lines: {
+        object: 'list',
+        has_more: false,
+        data: [
+          {
+            id: newId('il'),
+            object: 'line_item',
+            invoice: id,
+            amount,
+            currency: item.price.currency,
+            period: { start: item.current_period_start, end: item.current_period_end },
+            parent: {
+              type: 'subscription_item_details',
+              invoice_item_details: null,
+              subscription_item_details: {
+                invoice_item: null,
+                proration: false,
+                proration_details: { credited_items: null },
+                subscription: subscription.id,
+                subscription_item: item.id,
+              },
+            },
+            pricing: { type: 'price_details', price_details: { price: item.price.id, product: item.price.product }, unit_amount_decimal: null },
+          },
+        ],
+      },
+      period_start: item.current_period_start,
+      period_end: item.current_period_end,
       created: now(),
     };
     this.invoices.set(invoice.id, invoice);
+    const intent = newId('pi');
     const payment = {
       id: newId('inpay'),
       object: 'invoice_payment',
       invoice: invoice.id,
-      status: 'paid',
-      amount_paid: invoice.amount_paid,
-      amount_requested: invoice.amount_paid,
+      status: declined ? 'open' : 'paid',
+      amount_paid: declined ? null : amount,
+      amount_requested: amount,
       currency: invoice.currency,
       is_default: true,
-      payment: { type: 'payment_intent', payment_intent: newId('pi') },
+      payment: { type: 'payment_intent', payment_intent: intent },
     };
     this.invoicePayments.set(payment.id, payment);
-    const intent = payment.payment.payment_intent;
-    this.paymentIntents.set(intent, { id: intent, object: 'payment_intent', amount: invoice.amount_paid, currency: invoice.currency, status: 'succeeded' });
+    this.paymentIntents.set(intent, {
+      id: intent,
+      object: 'payment_intent',
+      amount,
+      currency: invoice.currency,
+      customer: subscription.customer,
+      description: `Subscription ${this.priceName(item.price)}`,
+      metadata: {},
+      status: declined ? 'requires_payment_method' : 'succeeded',
+      last_payment_error: declined ? { type: 'card_error', code: 'card_declined', decline_code: 'generic_decline' } : null,
+      created: now(),
+    });
     return invoice;
   }
 
@@ -372,8 +451,9 @@ export class FakeStripe {
     if (params.metadata) subscription.metadata = { ...subscription.metadata, ...params.metadata };
 
     const apply = () => changes.forEach(({ item, price }) => (item.price = price));
+    let invoice: any = null;
     if (changes.length > 0 && params.proration_behavior === 'always_invoice') {
-      const invoice = this.prorationInvoice(subscription, changes);
+      invoice = this.prorationInvoice(subscription, changes);
       subscription.latest_invoice = invoice.id;
       if (this.attemptPayment(invoice)) {
         apply();
@@ -392,6 +472,9 @@ export class FakeStripe {
     } else {
       apply();
     }
+    const changed = ['items', 'cancel_at', 'cancel_at_period_end', 'metadata'].some((key) => params[key] !== undefined);
+    if (changed) this.emit('customer.subscription.updated', subscription);
+    if (invoice) this.emit(invoice.status === 'paid' ? 'invoice.paid' : 'invoice.payment_failed', invoice);
     const expandInvoice = (params.expand ?? []).includes('latest_invoice') && subscription.latest_invoice;
     return { body: expandInvoice ? { ...subscription, latest_invoice: this.invoices.get(subscription.latest_invoice) } : subscription };
   }
@@ -435,7 +518,7 @@ export class FakeStripe {
       amount_paid: 0,
       amount_remaining: total,
       currency: lines[0].currency,
-      hosted_invoice_url: `https://invoice.stripe.test/i/${id}`,
+      hosted_invoice_url: this.invoiceUrl(id),
       parent: { type: 'subscription_details', subscription_details: { subscription: subscription.id, metadata: subscription.metadata } },
       lines: { object: 'list', data: lines, has_more: false },
       period_start: at,
@@ -498,6 +581,369 @@ export class FakeStripe {
     return { invoice, subscription };
   }
 
+  /** Queues an event for the webhook endpoint, as the object is now; nothing without one. */
+  private emit(type: string, object: any): void {
+    if (!this.delivery) return;
+    this.delivery.send(stripeEvent(type, structuredClone(object), { created: now() }));
+  }
+
+  private invoiceUrl(id: string): string {
+    return this.options.hostedPages ? `${this.pagesUrl}/invoice/${id}` : `https://invoice.stripe.test/i/${id}`;
+  }
+
+  private priceName(price: any): string {
+    return this.products.get(price?.product)?.name ?? price?.lookup_key ?? price?.id ?? 'item';
+  }
+
+  private endSubscription(subscription: any): void {
+    Object.assign(subscription, { status: 'canceled', canceled_at: now(), ended_at: now() });
+    this.failingRenewals.delete(subscription.id);
+    this.emit('customer.subscription.deleted', subscription);
+  }
+
+  /**
+   * A refund of a payment (all that is left of it unless `amount` is given), as POST /v1/refunds makes it; its
+   * charge then reports everything refunded so far.
+   */
+  refund(paymentIntentId: string, amount?: number, reason: string | null = null, metadata: Record<string, any> = {}): { status?: number; body: any } {
+    const payment = [...this.invoicePayments.values()].find((candidate) => candidate.payment.payment_intent === paymentIntentId);
+    const intent = this.paymentIntents.get(paymentIntentId);
+    const paid = payment?.amount_paid ?? intent?.amount ?? amount ?? 0;
+    const refunded = this.refundedOf(paymentIntentId);
+    if (refunded >= paid) {
+      return { status: 400, body: stripeError('invalid_request_error', 'Charge has already been refunded.', 'charge_already_refunded') };
+    }
+    const refund = {
+      id: newId('re'),
+      object: 'refund',
+      amount: amount ?? paid - refunded,
+      charge: intent?.latest_charge ?? null,
+      currency: payment?.currency ?? intent?.currency ?? 'usd',
+      payment_intent: paymentIntentId,
+      reason,
+      metadata,
+      status: 'succeeded',
+      created: now(),
+    };
+    this.refunds.set(refund.id, refund);
+    if (intent) {
+      this.emit('refund.created', refund);
+      this.emit('charge.refunded', this.chargeOf(intent));
+    }
+    return { body: refund };
+  }
+
+  private refundedOf(paymentIntentId: string): number {
+    return [...this.refunds.values()]
+      .filter((refund) => refund.payment_intent === paymentIntentId)
+      .reduce((sum, refund) => sum + refund.amount, 0);
+  }
+
+  /** The charge of a succeeded payment intent, as charge events carry it. */
+  private chargeOf(intent: any): any {
+    intent.latest_charge ??= newId('ch');
+    const refunded = this.refundedOf(intent.id);
+    return {
+      id: intent.latest_charge,
+      object: 'charge',
+      amount: intent.amount,
+      amount_captured: intent.amount,
+      amount_refunded: refunded,
+      captured: true,
+      currency: intent.currency,
+      customer: intent.customer ?? null,
+      description: intent.description ?? null,
+      disputed: [...this.disputes.values()].some((dispute) => dispute.payment_intent === intent.id),
+      metadata: intent.metadata ?? {},
+      paid: true,
+      payment_intent: intent.id,
+      refunded: refunded >= intent.amount,
+      status: 'succeeded',
+      created: intent.created ?? now(),
+    };
+  }
+
+  /** A dispute of the whole payment, opened by the cardholder's bank. */
+  dispute(paymentIntentId: string): any {
+    const intent = this.paymentIntents.get(paymentIntentId);
+    if (!intent || intent.status !== 'succeeded') throw new Error(`Payment ${paymentIntentId} cannot be disputed`);
+    const charge = this.chargeOf(intent);
+    const dispute = {
+      id: newId('dp'),
+      object: 'dispute',
+      amount: intent.amount,
+      charge: charge.id,
+      currency: intent.currency,
+      payment_intent: intent.id,
+      reason: 'fraudulent',
+      status: 'needs_response',
+      metadata: {},
+      created: now(),
+    };
+    this.disputes.set(dispute.id, dispute);
+    this.emit('charge.dispute.created', dispute);
+    return dispute;
+  }
+
+  /**
+   * The customer paying on the hosted checkout page: the session completes (a subscription session with its
+   * subscription and first paid invoice) and Stripe's events follow, checkout.session.completed last.
+   */
+  payCheckout(sessionId: string): any {
+    const session = this.sessions.get(sessionId);
+    if (!session || session.status !== 'open') throw new Error(`Checkout session ${sessionId} is not open`);
+    if (session.mode === 'payment') {
+      const metadata = session.payment_intent_data?.metadata ?? {};
+      const price = this.prices.get(session.line_items?.[0]?.price);
+      const intent = {
+        id: session.payment_intent,
+        object: 'payment_intent',
+        amount: session.amount_total,
+        amount_received: session.amount_total,
+        currency: session.currency,
+        customer: session.customer,
+        description: this.priceName(price),
+        metadata,
+        status: 'succeeded',
+        last_payment_error: null,
+        latest_charge: newId('ch'),
+        created: now(),
+      };
+      this.paymentIntents.set(intent.id, intent);
+      this.completeCheckout(sessionId);
+      this.emit('payment_intent.succeeded', intent);
+      this.emit('charge.succeeded', this.chargeOf(intent));
+    } else {
+      this.completeCheckout(sessionId);
+      const subscription = this.subscriptions.get(session.subscription);
+      this.emit('customer.subscription.created', subscription);
+      this.emit('invoice.paid', this.invoices.get(subscription.latest_invoice));
+    }
+    this.emit('checkout.session.completed', session);
+    return session;
+  }
+
+  /** A card declined on the hosted checkout page: the session stays open, and a payment session's intent failed. */
+  declineCheckout(sessionId: string, code: 'card_declined' | 'authentication_failed'): void {
+    const session = this.sessions.get(sessionId);
+    if (!session || session.status !== 'open' || session.mode !== 'payment') return;
+    const error = code === 'card_declined'
+      ? { type: 'card_error', code: 'card_declined', decline_code: 'generic_decline', message: 'Your card was declined.' }
+      : { type: 'card_error', code: 'payment_intent_authentication_failure', message: 'The authentication of this payment failed.' };
+    this.emit('payment_intent.payment_failed', {
+      id: session.payment_intent,
+      object: 'payment_intent',
+      amount: session.amount_total,
+      currency: session.currency,
+      customer: session.customer,
+      metadata: session.payment_intent_data?.metadata ?? {},
+      status: 'requires_payment_method',
+      last_payment_error: error,
+      created: now(),
+    });
+  }
+
+  /**
+   * The subscription's next period begins now (as if its renewal date had come): the period moves on a month and
+   * its subscription_cycle invoice is paid, or declined when the admin panel asked for it (the subscription is then
+   * past due).
+   */
+  renew(subscriptionId: string): any {
+    const subscription = this.subscriptions.get(subscriptionId);
+    if (!subscription || subscription.status === 'canceled') throw new Error(`Subscription ${subscriptionId} cannot renew`);
+    const item = subscription.items.data[0];
+    if (subscription.cancel_at_period_end || (subscription.cancel_at && subscription.cancel_at <= item.current_period_end)) {
+      this.endSubscription(subscription);
+      return subscription;
+    }
+    const start = new Date(item.current_period_end * 1000);
+    const end = new Date(start);
+    end.setUTCMonth(end.getUTCMonth() + 1);
+    item.current_period_start = Math.floor(start.getTime() / 1000);
+    item.current_period_end = Math.floor(end.getTime() / 1000);
+    const declined = this.failingRenewals.delete(subscriptionId);
+    const invoice = this.payInvoice(subscription, 'subscription_cycle', declined);
+    subscription.latest_invoice = invoice.id;
+    subscription.status = declined ? 'past_due' : 'active';
+    this.emit('customer.subscription.updated', subscription);
+    this.emit(declined ? 'invoice.payment_failed' : 'invoice.paid', invoice);
+    return subscription;
+  }
+
+  failNextRenewal(subscriptionId: string): void {
+    this.failingRenewals.add(subscriptionId);
+  }
+
+  cancelNow(subscriptionId: string): void {
+    const subscription = this.subscriptions.get(subscriptionId);
+    if (subscription && subscription.status !== 'canceled') this.endSubscription(subscription);
+  }
+
+  private readonly pages: Array<[string, RegExp, PageHandler]> = [
+    ['GET', /^\/$/, () => ({ html: adminPage(this.adminView()) })],
+    ['GET', /^\/checkout\/([\w-]+)$/, (_, match) => this.checkoutStep(match[1], (view) => checkoutPage(view))],
+    ['POST', /^\/checkout\/([\w-]+)\/(pay|authenticate)$/, (_, match) => {
+      const session = this.sessions.get(match[1]);
+      if (!session || session.status !== 'open') return this.checkoutStep(match[1], checkoutPage);
+      this.payCheckout(session.id);
+      return { redirect: String(session.success_url ?? '/').replace('{CHECKOUT_SESSION_ID}', session.id) };
+    }],
+    ['POST', /^\/checkout\/([\w-]+)\/3ds$/, (_, match) => this.checkoutStep(match[1], authenticationPage)],
+    ['POST', /^\/checkout\/([\w-]+)\/decline$/, (_, match) => {
+      this.declineCheckout(match[1], 'card_declined');
+      return this.checkoutStep(match[1], (view) => declinedPage(view, 'Your card was declined.'), 402);
+    }],
+    ['POST', /^\/checkout\/([\w-]+)\/fail-authentication$/, (_, match) => {
+      this.declineCheckout(match[1], 'authentication_failed');
+      return this.checkoutStep(match[1], (view) => declinedPage(view, 'The authentication of this payment failed.'), 402);
+    }],
+    ['GET', /^\/invoice\/([\w-]+)$/, (_, match) => {
+      const invoice = this.invoices.get(match[1]);
+      if (!invoice) return { status: 404, html: notFoundPage('Invoice') };
+      const description = invoice.billing_reason === 'subscription_update' ? 'Plan change (prorated)' : 'Subscription';
+      return { html: invoicePage({ id: invoice.id, status: invoice.status, amountCents: invoice.amount_due, currency: invoice.currency, description }) };
+    }],
+    ['POST', /^\/invoice\/([\w-]+)\/pay$/, (_, match) => {
+      const invoice = this.invoices.get(match[1]);
+      if (invoice?.status === 'open') {
+        const { subscription } = this.payOpenInvoice(invoice.id);
+        if (subscription?.status === 'past_due' && subscription.latest_invoice === invoice.id) subscription.status = 'active';
+        this.emit('invoice.paid', invoice);
+        if (subscription) this.emit('customer.subscription.updated', subscription);
+      }
+      return { redirect: `/invoice/${match[1]}` };
+    }],
+    ['GET', /^\/portal\/([\w-]+)$/, (_, match) => {
+      const session = this.portalSessions.get(match[1]);
+      if (!session) return { status: 404, html: notFoundPage('Portal session') };
+      const subscriptions = this.subscriptionViews().filter((view) => view.customer === session.customer && view.status !== 'canceled');
+      return { html: portalPage({ id: session.id, customer: session.customer, returnUrl: session.return_url, subscriptions }) };
+    }],
+    ['POST', /^\/portal\/([\w-]+)\/cancel$/, (params, match) => {
+      const session = this.portalSessions.get(match[1]);
+      const subscription = this.subscriptions.get(params.subscription);
+      if (session && subscription?.customer === session.customer && subscription.status !== 'canceled') {
+        // The portal schedules the cancellation with cancel_at in flexible billing mode.
+        Object.assign(subscription, { cancel_at: subscription.items.data[0].current_period_end, cancel_at_period_end: false });
+        this.emit('customer.subscription.updated', subscription);
+      }
+      return { redirect: `/portal/${match[1]}` };
+    }],
+    ['POST', /^\/admin\/payments\/([\w-]+)\/refund$/, (params, match) => {
+      const intent = this.paymentIntents.get(match[1]);
+      if (intent?.status === 'succeeded') {
+        const left = intent.amount - this.refundedOf(intent.id);
+        const amount = params.portion === 'half' ? Math.min(left, Math.ceil(intent.amount / 2)) : left;
+        if (amount > 0) this.refund(intent.id, amount, 'requested_by_customer');
+      }
+      return { redirect: '/' };
+    }],
+    ['POST', /^\/admin\/payments\/([\w-]+)\/dispute$/, (_, match) => {
+      if (this.paymentIntents.get(match[1])?.status === 'succeeded') this.dispute(match[1]);
+      return { redirect: '/' };
+    }],
+    ['POST', /^\/admin\/subscriptions\/([\w-]+)\/renew$/, (_, match) => {
+      if (this.subscriptions.get(match[1])?.status !== 'canceled') this.renew(match[1]);
+      return { redirect: '/' };
+    }],
+    ['POST', /^\/admin\/subscriptions\/([\w-]+)\/fail-next-renewal$/, (_, match) => {
+      this.failNextRenewal(match[1]);
+      return { redirect: '/' };
+    }],
+    ['POST', /^\/admin\/subscriptions\/([\w-]+)\/cancel$/, (_, match) => {
+      this.cancelNow(match[1]);
+      return { redirect: '/' };
+    }],
+  ];
+
+  private checkoutStep(sessionId: string, render: (view: CheckoutView) => string, status = 200): PageAnswer {
+    const session = this.sessions.get(sessionId);
+    if (!session) return { status: 404, html: notFoundPage('Checkout session') };
+    if (session.status !== 'open') {
+      const back = session.status === 'complete' ? String(session.success_url ?? '').replace('{CHECKOUT_SESSION_ID}', session.id) : session.cancel_url;
+      return { status: 410, html: closedCheckoutPage(session.id, session.status, back || null) };
+    }
+    const price = this.prices.get(session.line_items?.[0]?.price);
+    return {
+      status,
+      html: render({
+        id: session.id,
+        mode: session.mode,
+        itemName: this.priceName(price),
+        amountCents: session.amount_total ?? 0,
+        currency: session.currency ?? 'usd',
+        cancelUrl: session.cancel_url ?? null,
+      }),
+    };
+  }
+
+  private accountOf(customer: string): string {
+    return this.customers.get(customer)?.metadata?.accountId ?? '';
+  }
+
+  private subscriptionViews(): SubscriptionView[] {
+    return [...this.subscriptions.values()].reverse().map((subscription) => {
+      const item = subscription.items.data[0];
+      return {
+        id: subscription.id,
+        customer: subscription.customer,
+        accountId: subscription.metadata?.accountId ?? this.accountOf(subscription.customer),
+        plan: this.priceName(item.price),
+        status: subscription.status,
+        periodStart: new Date(item.current_period_start * 1000),
+        periodEnd: new Date(item.current_period_end * 1000),
+        cancelAtPeriodEnd: Boolean(subscription.cancel_at_period_end || subscription.cancel_at),
+        failNextRenewal: this.failingRenewals.has(subscription.id),
+      };
+    });
+  }
+
+  private adminView() {
+    const payments: PaymentView[] = [...this.paymentIntents.values()]
+      .filter((intent) => intent.status === 'succeeded')
+      .reverse()
+      .map((intent) => ({
+        id: intent.id,
+        customer: intent.customer ?? '',
+        accountId: intent.metadata?.accountId ?? this.accountOf(intent.customer),
+        description: intent.description ?? '',
+        amountCents: intent.amount,
+        refundedCents: this.refundedOf(intent.id),
+        currency: intent.currency,
+        disputed: [...this.disputes.values()].some((dispute) => dispute.payment_intent === intent.id),
+        created: new Date((intent.created ?? now()) * 1000),
+      }));
+    return {
+      webhookUrl: this.delivery?.url ?? null,
+      payments,
+      subscriptions: this.subscriptionViews(),
+      deliveries: this.delivery?.recent ?? [],
+    };
+  }
+
+  private page(method: string, path: string, params: Record<string, any>, res: http.ServerResponse): void {
+    const security = {
+      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http: https:; frame-ancestors 'none'",
+      'x-content-type-options': 'nosniff',
+      'cache-control': 'no-store',
+    };
+    for (const [pageMethod, pattern, handler] of this.pages) {
+      const match = pattern.exec(path);
+      if (pageMethod !== method || !match) continue;
+      const answer = handler(params, match);
+      if (answer.redirect) {
+        res.writeHead(303, { ...security, location: answer.redirect });
+        res.end();
+        return;
+      }
+      res.writeHead(answer.status ?? 200, { ...security, 'content-type': 'text/html; charset=utf-8' });
+      res.end(answer.html);
+      return;
+    }
+    res.writeHead(404, { ...security, 'content-type': 'text/html; charset=utf-8' });
+    res.end(notFoundPage('Page'));
+  }
+
   private withPaymentIntent(payment: any): any {
     const id = payment.payment.payment_intent;
     const intent = this.paymentIntents.get(id) ?? { id, object: 'payment_intent', status: 'succeeded' };
@@ -510,6 +956,15 @@ export class FakeStripe {
     const [path, query = ''] = (req.url ?? '').split('?');
     const body = Buffer.concat(chunks).toString('utf8');
     const params = qs.parse(req.method === 'GET' || req.method === 'DELETE' ? query : body, { depth: 10, arrayLimit: 100 });
+    if (!path.startsWith('/v1/')) {
+      try {
+        return this.page(req.method ?? 'GET', path, params, res);
+      } catch (error) {
+        res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end((error as Error).message);
+        return;
+      }
+    }
     const request: RecordedRequest = { method: req.method ?? 'GET', path, params, headers: req.headers };
     this.requests.push(request);
 
