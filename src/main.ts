@@ -79,7 +79,8 @@ async function bootstrap(): Promise<void> {
   }
   const readyAt = Date.now();
   logger.log(
-    `GraphQL ready at http://localhost:${config.PORT}/graphql (started in ${readyAt - startedAt} ms: ` +
+    `GraphQL ready at http://localhost:${config.PORT}/graphql, the dashboard at http://localhost:${config.PORT}/billing ` +
+      `(started in ${readyAt - startedAt} ms: ` +
       `database ${databaseReadyAt - startedAt} ms, migrations ${migratedAt - databaseReadyAt} ms, ` +
       `application ${readyAt - migratedAt} ms)`,
   );

@@ -1,15 +1,13 @@
 import { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, offlineContext, signInAs, usageCard } from './support/browser';
+import path from 'node:path';
+import { launchChromium, offlineContext, SCREENSHOTS, signInAs, usageCard } from './support/browser';
 import { serviceUrl } from './support/service-api';
 
 /**
  * Payments through the local Stripe the development service starts when no STRIPE_SECRET_KEY is set: its checkout
- * page has a "Pay" button and returns to the dashboard. They run when the service answers purchaseCredits with a
- * checkout page (the global setup asks), and are reported as skipped otherwise.
+ * page has a "Pay" button and returns to the dashboard, and its webhooks credit the wallet or change the plan.
  */
-const describePayments = process.env.BROWSER_PAYMENTS === '1' ? describe : describe.skip;
-
-describePayments('payments from the dashboard (browser, local Stripe)', () => {
+describe('payments from the dashboard (browser, local Stripe)', () => {
   const url = serviceUrl();
   let browser: Browser;
   let context: BrowserContext;
@@ -35,14 +33,19 @@ describePayments('payments from the dashboard (browser, local Stripe)', () => {
   it('buys Popular through the checkout page and sees the wallet rise by 1,000', async () => {
     await page.getByRole('link', { name: 'Buy credits' }).first().click();
     await page.locator('.package').first().waitFor();
+    // The dashboard says that payments are simulated, and so does the checkout page.
+    await page.getByText(/payments are simulated/i).first().waitFor();
     const before = await walletBalance();
     await page.getByRole('button', { name: /^Buy Popular/ }).click();
     await page.getByRole('button', { name: 'Pay' }).waitFor();
+    await page.getByText(/nothing is charged/i).first().waitFor();
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'checkout.png'), fullPage: true });
     await pay();
     await page.waitForURL((address) => address.pathname === '/billing/credits' && address.searchParams.get('purchase') === 'success');
     await page.getByTestId('purchase-status').filter({ hasText: 'credits added' }).waitFor({ timeout: 20_000 });
     expect(await walletBalance()).toBe(before + 1000);
     await expect(page.getByTestId('purchase-status').textContent()).resolves.toContain('1,000 credits added');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'purchased.png'), fullPage: false });
   });
 
   it('upgrades to Starter through the checkout page and sees the new limits', async () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { signWebhookPayload } from '../../src/billing/local-stripe/stripe-events';
+import { periodInvoiceLine, signWebhookPayload } from '../../src/billing/local-stripe/stripe-events';
 import type { TestApp } from './test-app';
 
 export { stripeEvent } from '../../src/billing/local-stripe/stripe-events';
@@ -53,27 +53,7 @@ export function periodInvoice(
     lines: {
       object: 'list',
       has_more: false,
-      data: [
-        {
-          id: `il_${randomBytes(8).toString('hex')}`,
-          object: 'line_item',
-          invoice: id,
-          amount: item.price.unit_amount,
-          currency: item.price.currency,
-          period: { start: item.current_period_start, end: item.current_period_end },
-          parent: {
-            type: 'subscription_item_details',
-            invoice_item_details: null,
-            subscription_item_details: {
-              invoice_item: null,
-              proration: false,
-              proration_details: { credited_items: null },
-              subscription: subscription.id,
-              subscription_item: item.id,
-            },
-          },
-        },
-      ],
+      data: [periodInvoiceLine(id, subscription, item.price.unit_amount)],
     },
     created: Math.floor(Date.now() / 1000),
   };

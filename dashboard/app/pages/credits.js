@@ -20,7 +20,7 @@ const POLL_ATTEMPTS = 15;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Back from a paid checkout: Stripe's webhook credits the wallet within seconds, so watch it rise. */
-function usePurchaseReturn(search, announce, onBalance) {
+function usePurchaseReturn(search, onBalance) {
   const [message, setMessage] = useState('');
   useEffect(() => {
     const params = new URLSearchParams(search);
@@ -46,7 +46,6 @@ function usePurchaseReturn(search, announce, onBalance) {
             onBalance(balance);
             const text = `${formatNumber(balance - before)} credits added. Your wallet now holds ${formatNumber(balance)} credits.`;
             setMessage(text);
-            announce(text);
             return;
           }
         }
@@ -66,7 +65,7 @@ export function CreditsPage({ location, announce }) {
   const [balance, setBalance] = useState(null);
   const [buying, setBuying] = useState(null);
   const [buyError, setBuyError] = useState(null);
-  const returnMessage = usePurchaseReturn(location.search, announce, setBalance);
+  const returnMessage = usePurchaseReturn(location.search, setBalance);
   const walletBalance = balance ?? data?.billing.wallet.balance;
 
   const buy = async (pkg) => {
@@ -86,7 +85,7 @@ export function CreditsPage({ location, announce }) {
 
   return html`
     <${PageTitle}>Buy credits<//>
-    ${returnMessage && html`<p class="notice" data-testid="purchase-status">${returnMessage}</p>`}
+    ${returnMessage && html`<p class="notice" role="status" data-testid="purchase-status">${returnMessage}</p>`}
     <${ErrorMessage} error=${error ?? buyError} />
     ${loading && !data && html`<${Loading} what="credit packages" />`}
     ${data && html`

@@ -16,7 +16,7 @@ import {
   portalPage,
   SubscriptionView,
 } from './local-stripe.pages';
-import { stripeEvent } from './stripe-events';
+import { periodInvoiceLine, stripeEvent } from './stripe-events';
 import { WebhookDelivery } from './webhook-delivery';
 
 export interface RecordedRequest {
@@ -329,28 +329,7 @@ export class LocalStripeServer {
       lines: {
         object: 'list',
         has_more: false,
-        data: [
-          {
-            id: newId('il'),
-            object: 'line_item',
-            invoice: id,
-            amount,
-            currency: item.price.currency,
-            period: { start: item.current_period_start, end: item.current_period_end },
-            parent: {
-              type: 'subscription_item_details',
-              invoice_item_details: null,
-              subscription_item_details: {
-                invoice_item: null,
-                proration: false,
-                proration_details: { credited_items: null },
-                subscription: subscription.id,
-                subscription_item: item.id,
-              },
-            },
-            pricing: { type: 'price_details', price_details: { price: item.price.id, product: item.price.product }, unit_amount_decimal: null },
-          },
-        ],
+        data: [periodInvoiceLine(id, subscription, amount)],
       },
       period_start: item.current_period_start,
       period_end: item.current_period_end,

@@ -32,3 +32,31 @@ export type StripeEventPayload = ReturnType<typeof stripeEvent>;
 export function signWebhookPayload(payload: string, secret: string, timestamp = Math.floor(Date.now() / 1000)): string {
   return signer.webhooks.generateTestHeaderString({ payload, secret, timestamp });
 }
+
+/**
+ * The line of a subscription's period invoice, shaped as Stripe's at the pinned API version: the subscription item
+ * it bills (not a proration) and the period it pays for.
+ */
+export function periodInvoiceLine(invoiceId: string, subscription: Record<string, any>, amount: number) {
+  const item = subscription.items.data[0];
+  return {
+    id: `il_${randomBytes(8).toString('hex')}`,
+    object: 'line_item',
+    invoice: invoiceId,
+    amount,
+    currency: item.price.currency,
+    period: { start: item.current_period_start, end: item.current_period_end },
+    parent: {
+      type: 'subscription_item_details',
+      invoice_item_details: null,
+      subscription_item_details: {
+        invoice_item: null,
+        proration: false,
+        proration_details: { credited_items: null },
+        subscription: subscription.id,
+        subscription_item: item.id,
+      },
+    },
+    pricing: { type: 'price_details', price_details: { price: item.price.id, product: item.price.product }, unit_amount_decimal: null },
+  };
+}

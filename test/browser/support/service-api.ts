@@ -44,17 +44,3 @@ export async function consume(url: string, accountId: string, creditType: 'MESSA
     throw new Error(`consumption refused: ${JSON.stringify(errors ?? data)}`);
   }
 }
-
-/** True when purchaseCredits answers a checkout page: the service has a Stripe (a real or a local one). */
-export async function paymentsAvailable(url: string): Promise<boolean> {
-  const packages = await graphql(url, '{ creditPackages { id } }');
-  const packageId = packages.data?.creditPackages?.[0]?.id;
-  if (!packageId) return false;
-  const { data } = await graphql(
-    url,
-    'mutation($id: ID!) { purchaseCredits(packageId: $id) { url } }',
-    { id: packageId },
-    await tokenFor('browser-payments-probe'),
-  );
-  return typeof data?.purchaseCredits?.url === 'string';
-}
