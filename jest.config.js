@@ -25,6 +25,7 @@ module.exports = {
       testMatch: ['<rootDir>/src/**/*.spec.ts'],
       transform,
       testEnvironment: 'node',
+      setupFiles: ['<rootDir>/test/support/quiet-logs.ts'],
     },
     {
       ...e2e,
