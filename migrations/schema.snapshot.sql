@@ -472,10 +472,10 @@ AS $function$
     FROM (SELECT * FROM credit_transactions WHERE account_id = p_account AND id < p_before) t
     LEFT JOIN LATERAL (
       SELECT h.status = 'CAPTURED' AS captured, h.status = 'PENDING' AS pending,
-             CASE WHEN h.status = 'CAPTURED'
-                  THEN credits_captured_part(h.allocations, h.captured, t.pool, t.charge_type, t.grant_id) END AS kept
-        FROM credit_holds h
+             CASE WHEN h.status = 'CAPTURED' THEN coalesce((a->>'kept')::bigint, (a->>'amount')::bigint) END AS kept
+        FROM credit_holds h, jsonb_array_elements(h.allocations) a
        WHERE h.id = t.hold_id AND t.kind = 'HOLD'
+         AND a->>'pool' = t.pool AND a->>'type' = t.charge_type AND (a->>'grant') IS NOT DISTINCT FROM t.grant_id::text
        LIMIT 1) hold ON true
    WHERE (t.kind <> 'RELEASE' OR t.hold_id IS NULL)
      AND (t.kind <> 'HOLD' OR hold.pending OR hold.kept > 0)
@@ -530,6 +530,8 @@ DECLARE
   v_project_limit integer;
   v_remaining bigint;
   v_results jsonb := '[]';
+  v_part record;
+  v_kept jsonb := '{}';
 BEGIN
   SELECT id, status, charges, allocations, description INTO v_hold FROM credit_holds
    WHERE id = p_hold AND account_id = p_account FOR UPDATE;
@@ -568,10 +570,11 @@ BEGIN
     v_kept_wallet := v_kept_wallet - v_wallet_back;
     v_kept_allowance := 0;
 
-    FOR v_allocation IN
-      SELECT value FROM jsonb_array_elements(v_hold.allocations) WITH ORDINALITY AS a(value, position)
+    FOR v_part IN
+      SELECT value, position FROM jsonb_array_elements(v_hold.allocations) WITH ORDINALITY AS a(value, position)
        WHERE value->>'type' = v_type ORDER BY (value->>'pool' = 'WALLET') DESC, position DESC
     LOOP
+      v_allocation := v_part.value;
       v_amount := (v_allocation->>'amount')::bigint;
       IF v_allocation->>'pool' = 'WALLET' THEN
         v_units := least(v_amount, v_wallet_back);
@@ -582,6 +585,7 @@ BEGIN
         v_kept_allowance := v_kept_allowance + v_amount - v_units;
       END IF;
       PERFORM credits_return_allocation(p_account, v_allocation, p_hold, v_units, 'unused part of a hold', p_now);
+      IF v_units > 0 THEN v_kept := v_kept || jsonb_build_object(v_part.position::text, v_amount - v_units); END IF;
       -- What stays is spent: it leaves held (PROJECT: it moves into use). No ledger row: the HOLD row took it.
       IF v_amount - v_units > 0 THEN
         UPDATE credit_balances
@@ -604,7 +608,12 @@ BEGIN
     END IF;
   END LOOP;
 
-  UPDATE credit_holds SET status = 'CAPTURED', captured = v_results, result = p_result, settled_at = p_now
+  UPDATE credit_holds
+     SET status = 'CAPTURED', captured = v_results, result = p_result, settled_at = p_now,
+         allocations = CASE WHEN v_kept = '{}' THEN allocations ELSE (
+           SELECT jsonb_agg(CASE WHEN v_kept ? n::text THEN a || jsonb_build_object('kept', v_kept->n::text) ELSE a END
+                            ORDER BY n)
+             FROM jsonb_array_elements(allocations) WITH ORDINALITY AS e(a, n)) END
    WHERE id = p_hold;
   RETURN jsonb_build_object('status', 'OK', 'holdStatus', 'CAPTURED', 'replayed', false, 'charges', v_results);
 END $function$;
@@ -673,26 +682,6 @@ BEGIN
    WHERE id = p_hold;
   RETURN jsonb_build_object('status', 'OK', 'holdStatus', 'CAPTURED', 'replayed', false, 'charges', v_results);
 END $function$;
-
-CREATE OR REPLACE FUNCTION public.credits_captured_part(p_allocations jsonb, p_captured jsonb, p_pool text, p_type text, p_grant uuid)
- RETURNS bigint
- LANGUAGE sql
- IMMUTABLE
-AS $function$
-  WITH parts AS (
-    SELECT (a->>'amount')::bigint AS amount,
-           a->>'pool' = p_pool AND (a->>'grant') IS NOT DISTINCT FROM p_grant::text AS this_part,
-           coalesce(sum((a->>'amount')::bigint) OVER (ORDER BY n ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
-             AS before
-      FROM jsonb_array_elements(p_allocations) WITH ORDINALITY AS e(a, n)
-     WHERE a->>'type' = p_type AND (a->>'pool' = 'WALLET') = (p_pool = 'WALLET')
-  ), kept AS (
-    SELECT (c->>CASE WHEN p_pool = 'WALLET' THEN 'fromWallet' ELSE 'fromAllowance' END)::bigint AS total
-      FROM jsonb_array_elements(p_captured) c
-     WHERE c->>'type' = p_type
-  )
-  SELECT least(parts.amount, greatest(kept.total - parts.before, 0)) FROM parts, kept WHERE parts.this_part
-$function$;
 
 CREATE OR REPLACE FUNCTION public.credits_charge(p_account text, p_mode text, p_charges jsonb, p_now timestamp with time zone, p_hold_ttl_seconds integer, p_idempotency_key text, p_request_hash text, p_description text)
  RETURNS jsonb

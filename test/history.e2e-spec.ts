@@ -6,6 +6,7 @@ import { CreditType } from '../src/credits/credit-type.enum';
 import { CreditsService } from '../src/credits/credits.service';
 import { inTransaction } from '../src/database/transaction';
 import { PlanCode } from '../src/plans/plan-code.enum';
+import { KeptAllocations1795258801700 } from '../migrations/1795258801700-KeptAllocations';
 import { GuardedTestModule } from './support/guarded-test.module';
 import { startTestApp, TestApp } from './support/test-app';
 
@@ -291,6 +292,24 @@ describe('history (e2e): cursor pagination over the ledger', () => {
       ]);
       expect(await ledgerKinds(accountId)).toMatchObject({ HOLD: 4, RELEASE: 3 });
       expect((await overview(accountId)).wallet.balance).toBe(28);
+    });
+
+    it('reads the holds captured for less before they recorded what they kept, from the ledger, once migrated', async () => {
+      const accountId = 'frugal';
+      const before = await historyOf(accountId);
+      // Holds captured before `kept` was recorded.
+      await t.dataSource.query(
+        `UPDATE credit_holds SET allocations = (SELECT jsonb_agg(a - 'kept') FROM jsonb_array_elements(allocations) a)
+          WHERE account_id = $1`,
+        [accountId],
+      );
+      const runner = t.dataSource.createQueryRunner();
+      try {
+        await new KeptAllocations1795258801700().up(runner);
+      } finally {
+        await runner.release();
+      }
+      expect(await historyOf(accountId)).toEqual(before);
     });
 
     it('shows a held call as HOLD while it runs, and as its charge once it succeeded', async () => {

@@ -1,7 +1,7 @@
 -- One page of an account's history as a person reads it, newest first: the p_limit entries with an id below
 -- p_before. Each entry is a credit_transactions row, except that a guarded call's hold reads as what the call came
--- to: a HOLD row of a captured hold is that part of the call's charge (kind CAPTURE, for the amount the capture kept,
--- credits_captured_part), the RELEASE rows that gave a hold's unused part back are folded into its HOLD rows, and so
+-- to: a HOLD row of a captured hold is that part of the call's charge (kind CAPTURE, for what the capture kept of
+-- the row's allocation, as credits_capture recorded it: `kept`, or all of it), the RELEASE rows that gave a hold's unused part back are folded into its HOLD rows, and so
 -- a hold given back whole (released, expired) shows nothing. Only a hold still pending reads HOLD. The ledger itself
 -- is untouched; the amounts shown add up to its own.
 -- balance_after is what remained of the pool after the entry, for every pool: the credits available (after a
@@ -31,10 +31,10 @@ AS $function$
     FROM (SELECT * FROM credit_transactions WHERE account_id = p_account AND id < p_before) t
     LEFT JOIN LATERAL (
       SELECT h.status = 'CAPTURED' AS captured, h.status = 'PENDING' AS pending,
-             CASE WHEN h.status = 'CAPTURED'
-                  THEN credits_captured_part(h.allocations, h.captured, t.pool, t.charge_type, t.grant_id) END AS kept
-        FROM credit_holds h
+             CASE WHEN h.status = 'CAPTURED' THEN coalesce((a->>'kept')::bigint, (a->>'amount')::bigint) END AS kept
+        FROM credit_holds h, jsonb_array_elements(h.allocations) a
        WHERE h.id = t.hold_id AND t.kind = 'HOLD'
+         AND a->>'pool' = t.pool AND a->>'type' = t.charge_type AND (a->>'grant') IS NOT DISTINCT FROM t.grant_id::text
        LIMIT 1) hold ON true
    WHERE (t.kind <> 'RELEASE' OR t.hold_id IS NULL)
      AND (t.kind <> 'HOLD' OR hold.pending OR hold.kept > 0)

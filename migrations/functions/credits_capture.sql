@@ -1,6 +1,7 @@
 -- Settles a pending hold. p_actuals ({"MESSAGE": 0, ...}) may lower a charge; the difference goes back, wallet
 -- credits first. Writes one usage record per type actually used, and keeps p_result for replays. A hold already
--- settled is answered as it is.
+-- settled is answered as it is. An allocation that gave units back records what it kept (`kept`), which the
+-- history reads (credit_transactions_page); one without was kept whole.
 -- The wallet credits of every usage record written here also count into the WALLET row's total_used, in the same
 -- update of that row (see credits_count_wallet_totals).
 -- Locks: the hold row (FOR UPDATE), then its pools in the ledger's order.
@@ -26,6 +27,8 @@ DECLARE
   v_project_limit integer;
   v_remaining bigint;
   v_results jsonb := '[]';
+  v_part record;
+  v_kept jsonb := '{}';
 BEGIN
   SELECT id, status, charges, allocations, description INTO v_hold FROM credit_holds
    WHERE id = p_hold AND account_id = p_account FOR UPDATE;
@@ -64,10 +67,11 @@ BEGIN
     v_kept_wallet := v_kept_wallet - v_wallet_back;
     v_kept_allowance := 0;
 
-    FOR v_allocation IN
-      SELECT value FROM jsonb_array_elements(v_hold.allocations) WITH ORDINALITY AS a(value, position)
+    FOR v_part IN
+      SELECT value, position FROM jsonb_array_elements(v_hold.allocations) WITH ORDINALITY AS a(value, position)
        WHERE value->>'type' = v_type ORDER BY (value->>'pool' = 'WALLET') DESC, position DESC
     LOOP
+      v_allocation := v_part.value;
       v_amount := (v_allocation->>'amount')::bigint;
       IF v_allocation->>'pool' = 'WALLET' THEN
         v_units := least(v_amount, v_wallet_back);
@@ -78,6 +82,7 @@ BEGIN
         v_kept_allowance := v_kept_allowance + v_amount - v_units;
       END IF;
       PERFORM credits_return_allocation(p_account, v_allocation, p_hold, v_units, 'unused part of a hold', p_now);
+      IF v_units > 0 THEN v_kept := v_kept || jsonb_build_object(v_part.position::text, v_amount - v_units); END IF;
       -- What stays is spent: it leaves held (PROJECT: it moves into use). No ledger row: the HOLD row took it.
       IF v_amount - v_units > 0 THEN
         UPDATE credit_balances
@@ -100,7 +105,12 @@ BEGIN
     END IF;
   END LOOP;
 
-  UPDATE credit_holds SET status = 'CAPTURED', captured = v_results, result = p_result, settled_at = p_now
+  UPDATE credit_holds
+     SET status = 'CAPTURED', captured = v_results, result = p_result, settled_at = p_now,
+         allocations = CASE WHEN v_kept = '{}' THEN allocations ELSE (
+           SELECT jsonb_agg(CASE WHEN v_kept ? n::text THEN a || jsonb_build_object('kept', v_kept->n::text) ELSE a END
+                            ORDER BY n)
+             FROM jsonb_array_elements(allocations) WITH ORDINALITY AS e(a, n)) END
    WHERE id = p_hold;
   RETURN jsonb_build_object('status', 'OK', 'holdStatus', 'CAPTURED', 'replayed', false, 'charges', v_results);
 END $function$;

@@ -11,7 +11,6 @@ import { SqlRunner } from './schema-snapshot';
 export const DATABASE_FUNCTIONS = [
   'credit_transactions_append_only',
   'credits_count_wallet_totals',
-  'credits_captured_part',
   'credit_transactions_page',
   'credit_usage_page',
   'credits_post',

@@ -17,8 +17,9 @@ export class CreditHoldEntity {
   @Column({ type: 'jsonb' })
   charges!: Array<{ type: string; amount: number; walletRate: number }>;
 
+  /** What the hold took from each grant; `kept`, once captured for less, is what the capture kept of it. */
   @Column({ type: 'jsonb' })
-  allocations!: Array<{ pool: string; type: string; grant?: string; amount: number }>;
+  allocations!: Array<{ pool: string; type: string; grant?: string; amount: number; kept?: number }>;
 
   @Column({ type: 'text', name: 'idempotency_key', nullable: true })
   idempotencyKey!: string | null;
