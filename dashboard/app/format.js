@@ -1,4 +1,4 @@
-// Display rules: numbers, money, dates, and when an allowance runs out at the current pace.
+// Display rules: numbers, money, dates, and when an allowance runs out at the current pace, in words.
 const integer = new Intl.NumberFormat('en-US');
 
 export const formatNumber = (value) => integer.format(value);
@@ -25,37 +25,14 @@ export const CREDIT_TYPE_HINTS = {
 };
 export const LEVEL_NAMES = { OK: 'OK', WARNING: 'Warning', EXHAUSTED: 'Exhausted' };
 
-/**
- * When the allowance runs out if use goes on at the pace of the period so far: used / elapsed time gives the
- * pace, what is left (limit − used − held) divided by it the time left. `lasts` when that falls after the reset.
- */
-export function runOut(balance, periodStart, periodEnd, now = new Date()) {
-  if (balance.limit === null) return { kind: 'unlimited' };
-  const left = balance.limit - balance.used - balance.held;
-  if (balance.creditType === 'PROJECT') return { kind: left <= 0 ? 'quota-full' : 'quota' };
-  if (left <= 0) return { kind: 'exhausted' };
-  if (balance.used <= 0) return { kind: 'unused' };
-  const elapsed = now.getTime() - new Date(periodStart).getTime();
-  if (elapsed <= 0) return { kind: 'unused' };
-  const at = new Date(now.getTime() + Math.ceil((left * elapsed) / balance.used));
-  return at < new Date(periodEnd) ? { kind: 'date', at } : { kind: 'lasts' };
-}
-
-export function describeRunOut(projection) {
-  switch (projection.kind) {
-    case 'unlimited':
-      return 'Never: unlimited';
-    case 'exhausted':
-      return 'Used up: the wallet pays for more';
-    case 'quota':
-      return 'Does not run out with time';
-    case 'quota-full':
-      return 'Reached: delete a project or upgrade';
-    case 'unused':
-      return 'Not used yet this period';
-    case 'lasts':
-      return 'Lasts until the reset at this pace';
-    default:
-      return `${formatDateTime(projection.at.toISOString())} at this pace`;
+/** When an allowance runs out at the current pace, in words, from what the overview says (`projectedExhaustionAt`). */
+export function describeRunOut(balance) {
+  if (balance.limit === null) return 'Never: unlimited';
+  if (balance.creditType === 'PROJECT') {
+    return balance.remaining <= 0 ? 'Reached: delete a project or upgrade' : 'Does not run out with time';
   }
+  if (balance.remaining <= 0) return 'Used up: the wallet pays for more';
+  if (balance.used <= 0) return 'Not used yet this period';
+  if (!balance.projectedExhaustionAt) return 'Lasts until the reset at this pace';
+  return `${formatDateTime(balance.projectedExhaustionAt)} at this pace`;
 }

@@ -7,7 +7,6 @@ import {
   formatDateTime,
   formatNumber,
   LEVEL_NAMES,
-  runOut,
 } from '../format.js';
 import { useQuery } from '../use-query.js';
 import { ErrorMessage, Loading, PageTitle } from './common.js';
@@ -16,7 +15,7 @@ export const USAGE_QUERY = `query Usage {
   billing {
     accountId
     subscription { plan { code name } status currentPeriodStart currentPeriodEnd cancelAtPeriodEnd pendingPlan { name } }
-    balances { creditType used limit held remaining level percentUsed resetsAt }
+    balances { creditType used limit held remaining level percentUsed resetsAt projectedExhaustionAt }
     wallet { balance totalPurchased totalUsed }
     warnings
     upgradeUrl
@@ -24,11 +23,10 @@ export const USAGE_QUERY = `query Usage {
   }
 }`;
 
-function UsageCard({ balance, subscription }) {
+function UsageCard({ balance }) {
   const name = CREDIT_TYPE_NAMES[balance.creditType] ?? balance.creditType;
   const unlimited = balance.limit === null;
   const percent = Math.min(100, balance.percentUsed);
-  const projection = runOut(balance, subscription.currentPeriodStart, subscription.currentPeriodEnd);
   const id = `usage-${balance.creditType.toLowerCase()}`;
   return html`
     <article class=${`card usage-card level-${balance.level.toLowerCase()}`} aria-labelledby=${id} data-credit-type=${balance.creditType} data-level=${balance.level}>
@@ -49,7 +47,7 @@ function UsageCard({ balance, subscription }) {
         <div><dt>Held</dt><dd>${formatNumber(balance.held)}</dd></div>
         <div><dt>Remaining</dt><dd>${unlimited ? 'Unlimited' : formatNumber(balance.remaining)}</dd></div>
         <div><dt>Resets</dt><dd>${balance.resetsAt ? formatDateTime(balance.resetsAt) : 'Does not reset'}</dd></div>
-        <div><dt>Runs out</dt><dd>${describeRunOut(projection)}</dd></div>
+        <div><dt>Runs out</dt><dd>${describeRunOut(balance)}</dd></div>
       </dl>
     </article>`;
 }
@@ -78,7 +76,7 @@ export function UsagePage() {
           </p>
         </section>`}
       <section aria-label="Usage by credit type" class="grid usage-grid">
-        ${billing.balances.map((balance) => html`<${UsageCard} key=${balance.creditType} balance=${balance} subscription=${billing.subscription} />`)}
+        ${billing.balances.map((balance) => html`<${UsageCard} key=${balance.creditType} balance=${balance} />`)}
       </section>
       <section class="card wallet" aria-labelledby="wallet-title">
         <h2 id="wallet-title">Wallet</h2>
