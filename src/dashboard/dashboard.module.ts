@@ -20,7 +20,8 @@ export class DashboardModule implements NestModule {
       controllers: [...(config.devSignIn ? [DevTokenController] : []), DashboardController],
       providers: [
         { provide: DASHBOARD_PAGE, useFactory: () => new BrowserPage('dashboard') },
-        { provide: GRAPHQL_IDE_PAGE, useFactory: () => new BrowserPage('graphiql') },
+        // Read (and compressed) only where the IDE is served: it is most of the bytes.
+        ...(config.graphqlIde ? [{ provide: GRAPHQL_IDE_PAGE, useFactory: () => new BrowserPage('graphiql') }] : []),
       ],
     };
   }
