@@ -68,10 +68,12 @@ async function bootstrap(): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
+  // The catalog exists before the first answer: health says ready only when a purchase can start.
+  if (localStripe) await localStripe.syncCatalog(config, app.get(PlansService));
   await app.listen(config.PORT);
   if (localStripe) {
     const { port } = app.getHttpServer().address() as AddressInfo;
-    await localStripe.attach(`http://127.0.0.1:${port}`, config, app.get(PlansService));
+    localStripe.deliverWebhooksTo(`http://127.0.0.1:${port}`);
     logger.warn(
       `!!! Payments are simulated by a local Stripe at ${localStripe.url} (no STRIPE_SECRET_KEY): nothing is charged. ` +
         `Checkout pages and an admin panel to refund, dispute, renew and cancel are served there. !!!`,

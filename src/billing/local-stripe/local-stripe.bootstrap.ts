@@ -46,10 +46,14 @@ export class LocalStripe {
     return this.server.pagesUrl;
   }
 
-  /** Creates the catalog's products and prices, and delivers events to the service listening at `serviceUrl`. */
-  async attach(serviceUrl: string, config: AppConfig, plans: PlansService): Promise<void> {
-    this.server.deliverWebhooksTo(`${serviceUrl}/webhooks/stripe`, this.webhookSecret);
+  /** Creates the catalog's products and prices, before the service answers anyone. */
+  async syncCatalog(config: AppConfig, plans: PlansService): Promise<void> {
     await syncStripeCatalog(createStripeClient(config)!, await plans.listPlans(), await plans.listPackages());
+  }
+
+  /** Delivers its events to the service listening at `serviceUrl`. */
+  deliverWebhooksTo(serviceUrl: string): void {
+    this.server.deliverWebhooksTo(`${serviceUrl}/webhooks/stripe`, this.webhookSecret);
   }
 
   stop(): Promise<void> {
