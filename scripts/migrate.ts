@@ -2,7 +2,7 @@
 import { loadConfig } from '../src/config/app-config';
 import { runMigrations } from '../src/database/database.options';
 import { runScript } from './cli';
-import { scriptDatabase } from './database';
+import { withScriptDatabase } from './database';
 
 runScript(
   {
@@ -17,12 +17,13 @@ Exit codes: 0 done (or nothing to do), 1 the database cannot be reached or a mig
 configuration.`,
   },
   async () => {
-    const database = await scriptDatabase(loadConfig(), { migrate: false });
-    try {
-      const applied = await runMigrations(database.url);
-      process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'The schema is up to date.\n');
-    } finally {
-      await database.embedded?.stop();
-    }
+    await withScriptDatabase(
+      loadConfig(),
+      async (database) => {
+        const applied = await runMigrations(database.url);
+        process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'The schema is up to date.\n');
+      },
+      { migrate: false },
+    );
   },
 );

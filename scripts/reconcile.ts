@@ -2,12 +2,10 @@
  * Verifies that every cached balance equals its ledger and none is negative: `npm run reconcile [-- <account-id>]`.
  * Exits 1 when it finds a problem, so it can run from monitoring.
  */
-import { DataSource } from 'typeorm';
 import { loadConfig } from '../src/config/app-config';
 import { ReconciliationService } from '../src/credits/reconciliation.service';
-import { databaseOptions } from '../src/database/database.options';
 import { accountIdArgument, runScript, UsageError } from './cli';
-import { scriptDatabase } from './database';
+import { withDataSource, withScriptDatabase } from './database';
 
 runScript(
   {
@@ -24,21 +22,17 @@ Exit codes: 0 the ledger reconciles, 1 a problem was found (each is listed) or t
   },
   async ({ positionals: [account] }) => {
     const accountId = account === undefined ? undefined : accountIdArgument(account);
-    const database = await scriptDatabase(loadConfig());
-    const dataSource = new DataSource(databaseOptions(database.url, 2));
-    await dataSource.initialize();
-    try {
-      const report = await new ReconciliationService(dataSource).reconcile(accountId);
-      if (accountId !== undefined && report.accounts === 0 && report.ok) throw new UsageError(`no account "${accountId}"`);
-      process.stdout.write(
-        `accounts: ${report.accounts}, ledger rows: ${report.transactions}, problems: ${report.problems.length}\n`,
-      );
-      for (const problem of report.problems) process.stdout.write(`  - ${problem}\n`);
-      process.stdout.write(report.ok ? 'The ledger reconciles.\n' : 'The ledger does NOT reconcile.\n');
-      return report.ok ? 0 : 1;
-    } finally {
-      await dataSource.destroy();
-      await database.embedded?.stop();
-    }
+    return withScriptDatabase(loadConfig(), (database) =>
+      withDataSource(database, undefined, async (dataSource) => {
+        const report = await new ReconciliationService(dataSource).reconcile(accountId);
+        if (accountId !== undefined && report.accounts === 0 && report.ok) throw new UsageError(`no account "${accountId}"`);
+        process.stdout.write(
+          `accounts: ${report.accounts}, ledger rows: ${report.transactions}, problems: ${report.problems.length}\n`,
+        );
+        for (const problem of report.problems) process.stdout.write(`  - ${problem}\n`);
+        process.stdout.write(report.ok ? 'The ledger reconciles.\n' : 'The ledger does NOT reconcile.\n');
+        return report.ok ? 0 : 1;
+      }),
+    );
   },
 );

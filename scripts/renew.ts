@@ -10,7 +10,7 @@ import { RenewalService } from '../src/accounts/renewal.service';
 import { loadConfig } from '../src/config/app-config';
 import { CreditsModule } from '../src/credits/credits.module';
 import { instantArgument, runScript, UsageError } from './cli';
-import { scriptDatabase } from './database';
+import { withScriptDatabase } from './database';
 
 runScript(
   {
@@ -41,23 +41,23 @@ one without --force) or configuration.`,
       );
     }
     const config = loadConfig();
-    const database = await scriptDatabase(config);
-    @Module({ imports: [...coreImports(config, database.url), CreditsModule] })
-    class RenewalCommandModule {}
-    const app = await NestFactory.createApplicationContext(RenewalCommandModule, {
-      logger: ['error', 'warn'],
-      abortOnError: false,
+    await withScriptDatabase(config, async (database) => {
+      @Module({ imports: [...coreImports(config, database.url), CreditsModule] })
+      class RenewalCommandModule {}
+      const app = await NestFactory.createApplicationContext(RenewalCommandModule, {
+        logger: ['error', 'warn'],
+        abortOnError: false,
+      });
+      try {
+        const report = await app.get(RenewalService).run(at);
+        process.stdout.write(
+          `Renewal as of ${report.at.toISOString()}: ${report.renewed} account(s) renewed, ${report.graceEnded} past-due ` +
+            `account(s) moved to FREE limits, ${report.holdsReleased} expired hold(s) released\n`,
+        );
+      } finally {
+        await app.close();
+        Logger.flush();
+      }
     });
-    try {
-      const report = await app.get(RenewalService).run(at);
-      process.stdout.write(
-        `Renewal as of ${report.at.toISOString()}: ${report.renewed} account(s) renewed, ${report.graceEnded} past-due ` +
-          `account(s) moved to FREE limits, ${report.holdsReleased} expired hold(s) released\n`,
-      );
-    } finally {
-      await app.close();
-      await database.embedded?.stop();
-      Logger.flush();
-    }
   },
 );

@@ -3,15 +3,13 @@
  * Idempotent: a second run creates nothing. Needs STRIPE_SECRET_KEY (and STRIPE_API_BASE for a local server).
  */
 import Stripe from 'stripe';
-import { DataSource } from 'typeorm';
 import { createStripeClient } from '../src/billing/stripe/stripe.client';
 import { syncStripeCatalog } from '../src/billing/stripe/stripe-catalog';
 import { loadConfig } from '../src/config/app-config';
-import { databaseOptions } from '../src/database/database.options';
 import { CreditPackageEntity } from '../src/plans/entities/credit-package.entity';
 import { PlanEntity } from '../src/plans/entities/plan.entity';
 import { runScript, ScriptFailure, UsageError } from './cli';
-import { scriptDatabase } from './database';
+import { withDataSource, withScriptDatabase } from './database';
 
 runScript(
   {
@@ -29,24 +27,20 @@ configuration (no STRIPE_SECRET_KEY, say).`,
     const config = loadConfig();
     const stripe = createStripeClient(config);
     if (!stripe) throw new UsageError('STRIPE_SECRET_KEY is not set');
-    const database = await scriptDatabase(config);
-    const dataSource = new DataSource({ ...databaseOptions(database.url, 2), entities: [PlanEntity, CreditPackageEntity] });
-    await dataSource.initialize();
-    try {
-      const plans = await dataSource.getRepository(PlanEntity).find({ order: { rank: 'ASC' } });
-      const packages = await dataSource
-        .getRepository(CreditPackageEntity)
-        .find({ where: { active: true }, order: { sortOrder: 'ASC' } });
-      const results = await syncStripeCatalog(stripe, plans, packages).catch((error: unknown) => {
-        // A wrong key, a refused request or an unreachable API: Stripe's own message says which.
-        throw error instanceof Stripe.errors.StripeError ? new ScriptFailure(`Stripe: ${error.message}`) : error;
-      });
-      for (const result of results) {
-        process.stdout.write(`${result.created ? 'created' : 'exists '}  ${result.lookupKey.padEnd(24)} ${result.priceId}\n`);
-      }
-    } finally {
-      await dataSource.destroy();
-      await database.embedded?.stop();
-    }
+    await withScriptDatabase(config, (database) =>
+      withDataSource(database, [PlanEntity, CreditPackageEntity], async (dataSource) => {
+        const plans = await dataSource.getRepository(PlanEntity).find({ order: { rank: 'ASC' } });
+        const packages = await dataSource
+          .getRepository(CreditPackageEntity)
+          .find({ where: { active: true }, order: { sortOrder: 'ASC' } });
+        const results = await syncStripeCatalog(stripe, plans, packages).catch((error: unknown) => {
+          // A wrong key, a refused request or an unreachable API: Stripe's own message says which.
+          throw error instanceof Stripe.errors.StripeError ? new ScriptFailure(`Stripe: ${error.message}`) : error;
+        });
+        for (const result of results) {
+          process.stdout.write(`${result.created ? 'created' : 'exists '}  ${result.lookupKey.padEnd(24)} ${result.priceId}\n`);
+        }
+      }),
+    );
   },
 );
