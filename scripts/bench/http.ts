@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Role } from '../../src/auth/role.enum';
 import { signToken } from '../../src/auth/token.service';
 import { freePort } from '../../src/database/free-port';
-import { quantile } from './measure';
+import { median } from './measure';
 import { ResourceProbe, ResourceUse } from './resources';
 
 const SECRET = 'benchmark-secret-benchmark-secret-0123456789';
@@ -53,13 +53,9 @@ export async function startBenchServer(
   options: { logLevel?: string; rateLimits?: boolean; accounts?: boolean; env?: Record<string, string> } = {},
 ): Promise<BenchServer> {
   const port = await freePort();
-  // The service runs compiled, as `npm start` runs it (ts-node's hooks would slow every event emitter down).
-  const compiled = __filename.endsWith('.js');
-  const profile = process.env.BENCH_SERVER_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROFILE}`] : [];
-  const child: ChildProcess = fork(path.join(__dirname, compiled ? 'server.js' : 'server.ts'), [], {
-    execArgv: [...(compiled ? [] : ['-r', 'ts-node/register/transpile-only']), ...profile],
-    env: {
-      ...process.env,
+  const server = await forkServer(
+    'server',
+    {
       NODE_ENV: 'production',
       DATABASE_URL: databaseUrl,
       PORT: String(port),
@@ -71,12 +67,8 @@ export async function startBenchServer(
       DATABASE_POOL_SIZE: '20',
       ...options.env,
     },
-    stdio: ['ignore', options.logLevel ? 'ignore' : 'inherit', 'inherit', 'ipc'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
-    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
-  });
+    options.logLevel ? 'ignore' : 'inherit',
+  );
   const url = `http://127.0.0.1:${port}`;
   const admin = await signToken(SECRET, 'bench-admin', [Role.ADMIN]);
   const targets = [];
@@ -89,10 +81,37 @@ export async function startBenchServer(
   }
   return {
     url,
-    pid: child.pid!,
+    pid: server.pid,
     serviceToken: await signToken(SECRET, 'bench-metering', [Role.SERVICE], { expiresIn: '2h' }),
     targets,
+    stop: server.stop,
+  };
+}
+
+/**
+ * A bench server (`scripts/bench/<file>.ts`) forked as its own process, compiled as `npm start` runs the service
+ * (ts-node's hooks would slow every event emitter down), once it says it is ready; with BENCH_SERVER_PROFILE, it
+ * writes a CPU profile there when it stops.
+ */
+export async function forkServer(
+  file: string,
+  env: Record<string, string>,
+  stdout: 'ignore' | 'inherit',
+): Promise<{ pid: number; stop(): Promise<void> }> {
+  const profile = process.env.BENCH_SERVER_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROFILE}`] : [];
+  const child: ChildProcess = fork(path.join(__dirname, `${file}.js`), [], {
+    execArgv: profile,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', stdout, 'inherit', 'ipc'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`bench ${file} exited with ${code}`)));
+  });
+  return {
+    pid: child.pid!,
     stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;
@@ -182,7 +201,6 @@ export interface HttpComparison {
   failures: number;
 }
 
-const median = (values: number[]) => quantile([...values].sort((a, b) => a - b), 0.5);
 
 function medianOf(runs: HttpMeasurement[]): HttpMeasurement {
   const of = (field: 'perSecond' | 'meanMs' | 'p50Ms' | 'p99Ms') => median(runs.map((run) => run[field]));

@@ -44,3 +44,6 @@ export async function measure(
 export function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 }
+
+/** The median of values in any order. */
+export const median = (values: number[]): number => quantile([...values].sort((a, b) => a - b), 0.5);

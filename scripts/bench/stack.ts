@@ -5,11 +5,9 @@
  * application built from the project's own dependencies (scripts/bench/bare-server.ts).
  */
 import autocannon from 'autocannon';
-import { fork } from 'node:child_process';
-import path from 'node:path';
 import { freePort } from '../../src/database/free-port';
-import { startBenchServer } from './http';
-import { quantile } from './measure';
+import { forkServer, startBenchServer } from './http';
+import { median } from './measure';
 import { processStat } from './resources';
 
 export interface StackMeasurement {
@@ -34,26 +32,13 @@ interface Target {
 
 async function startBare(): Promise<Target> {
   const port = await freePort();
-  const compiled = __filename.endsWith('.js');
-  const child = fork(path.join(__dirname, compiled ? 'bare-server.js' : 'bare-server.ts'), [], {
-    execArgv: compiled ? [] : ['-r', 'ts-node/register/transpile-only'],
-    env: { ...process.env, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
-    child.once('exit', (code) => reject(new Error(`bare server exited with ${code}`)));
-  });
+  const server = await forkServer('bare-server', { PORT: String(port) }, 'ignore');
   return {
     url: `http://127.0.0.1:${port}/graphql`,
-    pid: child.pid!,
+    pid: server.pid,
     headers: { 'content-type': 'application/json' },
     query: 'mutation { ping }',
-    stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
+    stop: server.stop,
   };
 }
 
@@ -83,7 +68,6 @@ async function measure(target: Target, connections: number, seconds: number): Pr
   return { perSecond: result.requests.average, cpuMsPerRequest: ((cpuAfter - cpuBefore) * 1000) / result.requests.total };
 }
 
-const median = (values: number[]) => quantile([...values].sort((a, b) => a - b), 0.5);
 
 /** Both stacks side by side, `rounds` times, each round starting with the other one, after a warm-up of each. */
 export async function compareStacks(
