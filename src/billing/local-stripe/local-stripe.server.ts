@@ -34,6 +34,9 @@ type PageHandler = (params: Record<string, any>, match: RegExpExecArray) => Page
 const newId = (prefix: string) => `${prefix}_${randomBytes(8).toString('hex')}`;
 const now = () => Math.floor(Date.now() / 1000);
 
+/** The error of a card the bank refused, as a payment intent carries it. */
+const CARD_DECLINED = { type: 'card_error', code: 'card_declined', decline_code: 'generic_decline' };
+
 /**
  * A local Stripe-compatible HTTP server, for the tests and for development without a Stripe account: the real
  * `stripe` SDK talks to it through STRIPE_API_BASE. It checks what it receives (path, form-encoded parameters, API
@@ -358,7 +361,7 @@ export class LocalStripeServer {
       description: `Subscription ${this.priceName(item.price)}`,
       metadata: {},
       status: declined ? 'requires_payment_method' : 'succeeded',
-      last_payment_error: declined ? { type: 'card_error', code: 'card_declined', decline_code: 'generic_decline' } : null,
+      last_payment_error: declined ? CARD_DECLINED : null,
       created: now(),
     });
     return invoice;
@@ -517,7 +520,7 @@ export class LocalStripeServer {
       amount: invoice.amount_due,
       currency: invoice.currency,
       status: failure === 'requires_action' ? 'requires_action' : failure ? 'requires_payment_method' : 'succeeded',
-      last_payment_error: failure === 'card_declined' ? { type: 'card_error', code: 'card_declined', decline_code: 'generic_decline' } : null,
+      last_payment_error: failure === 'card_declined' ? CARD_DECLINED : null,
     };
     this.paymentIntents.set(intent.id, intent);
     const paymentId = newId('inpay');
@@ -632,7 +635,7 @@ export class LocalStripeServer {
       currency: intent.currency,
       customer: intent.customer ?? null,
       description: intent.description ?? null,
-      disputed: [...this.disputes.values()].some((dispute) => dispute.payment_intent === intent.id),
+      disputed: this.isDisputed(intent.id),
       metadata: intent.metadata ?? {},
       paid: true,
       payment_intent: intent.id,
@@ -703,11 +706,15 @@ export class LocalStripeServer {
   }
 
   /** A card declined on the hosted checkout page: the session stays open, and a payment session's intent failed. */
+  private isDisputed(paymentIntentId: string): boolean {
+    return [...this.disputes.values()].some((dispute) => dispute.payment_intent === paymentIntentId);
+  }
+
   declineCheckout(sessionId: string, code: 'card_declined' | 'authentication_failed'): void {
     const session = this.sessions.get(sessionId);
     if (!session || session.status !== 'open' || session.mode !== 'payment') return;
     const error = code === 'card_declined'
-      ? { type: 'card_error', code: 'card_declined', decline_code: 'generic_decline', message: 'Your card was declined.' }
+      ? { ...CARD_DECLINED, message: 'Your card was declined.' }
       : { type: 'card_error', code: 'payment_intent_authentication_failure', message: 'The authentication of this payment failed.' };
     this.emit('payment_intent.payment_failed', {
       id: session.payment_intent,
@@ -889,7 +896,7 @@ export class LocalStripeServer {
         amountCents: intent.amount,
         refundedCents: this.refundedOf(intent.id),
         currency: intent.currency,
-        disputed: [...this.disputes.values()].some((dispute) => dispute.payment_intent === intent.id),
+        disputed: this.isDisputed(intent.id),
         created: new Date((intent.created ?? now()) * 1000),
       }));
     return {
