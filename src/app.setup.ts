@@ -2,25 +2,12 @@ import { INestApplication, Logger } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
 import type { Server } from 'node:http';
+import { CONTENT_SECURITY_POLICY } from './common/content-security-policy';
 import { rejectNulMiddleware } from './common/nul-characters';
 import { AppConfig } from './config/app-config';
 import { OpenHolds } from './credits/open-holds';
 import { InFlightRequests } from './observability/in-flight-requests';
 import { createLogger, NestLogger, requestLogging } from './observability/logging';
-
-const CONTENT_SECURITY_POLICY = {
-  defaultSrc: ["'self'"],
-  scriptSrc: ["'self'"],
-  scriptSrcAttr: ["'none'"],
-  styleSrc: ["'self'"],
-  imgSrc: ["'self'", 'data:'],
-  fontSrc: ["'self'", 'data:'],
-  connectSrc: ["'self'"],
-  objectSrc: ["'none'"],
-  baseUri: ["'self'"],
-  formAction: ["'self'"],
-  frameAncestors: ["'none'"],
-};
 
 /** HTTP-level setup shared by the service and the tests: logs, security headers, CORS and the body limit. */
 export function configureApp(app: NestExpressApplication, config: AppConfig): void {

@@ -1,5 +1,6 @@
 import { Inject, Injectable, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
+import { CONTENT_SECURITY_POLICY, policyHeader } from '../common/content-security-policy';
 import { BrowserPage } from './browser-assets';
 import { IMMUTABLE, REVALIDATE, sendAsset } from './send-asset';
 
@@ -7,20 +8,9 @@ export const GRAPHQL_IDE_PAGE = 'GRAPHQL_IDE_PAGE';
 
 /**
  * GraphiQL keeps some styles inline (its editors size and colour themselves), so its page alone allows inline
- * styles; scripts and everything else stay this origin's own.
+ * styles; scripts and everything else stay as every answer's policy has them.
  */
-export const GRAPHQL_IDE_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+export const GRAPHQL_IDE_CSP = policyHeader({ ...CONTENT_SECURITY_POLICY, styleSrc: ["'self'", "'unsafe-inline'"] });
 
 /**
  * A browser asking for /graphql (Accept: text/html) gets the GraphQL IDE, bundled at build time; every other GET
