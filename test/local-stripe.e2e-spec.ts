@@ -1,4 +1,3 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,65 +8,15 @@ import { ReconciliationService } from '../src/credits/reconciliation.service';
 import { databaseOptions } from '../src/database/database.options';
 import { freePort } from '../src/database/free-port';
 import { createTestDatabase } from './support/database';
+import { ServiceProcess } from './support/service-process';
 import { TEST_JWT_SECRET } from './support/test-app';
 
-const MAIN = path.resolve(__dirname, '..', 'dist', 'src', 'main.js');
-
 /** The compiled service started as a developer starts it: no Stripe keys, in a working directory of its own. */
-class DevelopmentService {
-  child: ChildProcess | null = null;
-  output = '';
-  url = '';
-
-  constructor(private readonly env: Record<string, string>) {}
-
-  async start(): Promise<this> {
-    const port = await freePort();
-    this.url = `http://127.0.0.1:${port}`;
-    this.spawn(port);
-    for (let attempt = 0; attempt < 600; attempt++) {
-      if (this.child!.exitCode !== null) throw new Error(`the service exited during start:\n${this.output.slice(-4000)}`);
-      // Ready once it has logged that it serves (the local Stripe is attached just before).
-      if (this.output.includes('GraphQL ready')) return this;
-      await sleep(50);
-    }
-    throw new Error(`the service did not start:\n${this.output.slice(-4000)}`);
-  }
-
-  /** Runs until the process exits; its exit code. */
-  async exitCode(): Promise<number | null> {
-    this.spawn(await freePort());
-    const child = this.child!;
-    return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-  }
-
-  private spawn(port: number): void {
-    this.child = spawn(process.execPath, [MAIN], {
-      cwd: this.env.CWD,
-      env: {
-        PATH: process.env.PATH,
-        NODE_ENV: 'development',
-        JWT_SECRET: TEST_JWT_SECRET,
-        LOG_LEVEL: 'log',
-        RATE_LIMIT_IP_PER_MINUTE: '0',
-        RATE_LIMIT_ACCOUNT_PER_MINUTE: '0',
-        ...this.env,
-        PORT: String(port),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const collect = (chunk: Buffer) => (this.output += chunk.toString());
-    this.child.stdout!.on('data', collect);
-    this.child.stderr!.on('data', collect);
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  }
+function developmentService(env: Record<string, string>, workDir: string): ServiceProcess {
+  return new ServiceProcess(
+    { NODE_ENV: 'development', LOG_LEVEL: 'log', ...env },
+    { cwd: workDir, inherit: (name) => name === 'PATH', readyTimeoutMs: 30_000 },
+  );
 }
 
 /** The page's form actions and button labels, in order. */
@@ -80,7 +29,7 @@ function buttons(html: string): Array<{ action: string; label: string }> {
 describe('payments in development: the local Stripe (e2e, real service process)', () => {
   let workDir: string;
   let database: { url: string; drop: () => Promise<void> };
-  let service: DevelopmentService;
+  let service: ServiceProcess;
   let dataSource: DataSource;
   let stripeUrl: string;
 
@@ -88,8 +37,12 @@ describe('payments in development: the local Stripe (e2e, real service process)'
     workDir = mkdtempSync(path.join(tmpdir(), 'billing-local-stripe-'));
     chmodSync(workDir, 0o755);
     database = await createTestDatabase();
-    service = await new DevelopmentService({ CWD: workDir, DATABASE_URL: database.url, APP_URL: 'http://localhost:5173' }).start();
-    stripeUrl = /simulated by a local Stripe at (http:\/\/localhost:\d+)/.exec(service.output)![1];
+    const stripePort = await freePort();
+    stripeUrl = `http://localhost:${stripePort}`;
+    service = await developmentService(
+      { DATABASE_URL: database.url, APP_URL: 'http://localhost:5173', LOCAL_STRIPE_PORT: String(stripePort) },
+      workDir,
+    ).start();
     dataSource = new DataSource(databaseOptions(database.url, 2));
     await dataSource.initialize();
   }, 90_000);
@@ -260,8 +213,8 @@ describe('payments in development: the local Stripe (e2e, real service process)'
   });
 
   it('refuses to start in production with the local Stripe asked for, in one line', async () => {
-    const refused = new DevelopmentService({ CWD: workDir, DATABASE_URL: database.url, NODE_ENV: 'production', LOCAL_STRIPE: 'true' });
-    const code = await refused.exitCode();
+    const refused = developmentService({ DATABASE_URL: database.url, NODE_ENV: 'production', LOCAL_STRIPE: 'true' }, workDir);
+    const code = await refused.exited();
     expect(code).not.toBe(0);
     expect(refused.output.trim().split('\n')).toEqual([expect.stringMatching(/^Refusing to start: LOCAL_STRIPE=true simulates payments/)]);
   });

@@ -13,8 +13,9 @@ import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { ReconciliationService } from '../../src/credits/reconciliation.service';
 import { createTestDatabase, testPooler } from './database';
 import { TEST_LOG_LEVEL, TEST_LOG_LEVELS } from './log-level';
+import { TEST_JWT_SECRET } from './secrets';
 
-export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters';
+export { TEST_JWT_SECRET };
 export const TEST_APP_URL = 'https://app.example.test';
 
 /**

@@ -1,5 +1,5 @@
-import { DevService } from './dev-service';
+import type { ServiceProcess } from '../../support/service-process';
 
 export default async function globalTeardown(): Promise<void> {
-  await (globalThis as { browserService?: DevService }).browserService?.stop();
+  await (globalThis as { browserService?: ServiceProcess }).browserService?.stop();
 }
