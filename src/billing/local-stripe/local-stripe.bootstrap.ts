@@ -3,7 +3,7 @@ import type { AppConfig } from '../../config/app-config';
 import type { PlansService } from '../../plans/plans.service';
 import { createStripeClient } from '../stripe/stripe.client';
 import { syncStripeCatalog } from '../stripe/stripe-catalog';
-import { LocalStripeServer } from './local-stripe.server';
+import type { LocalStripeServer } from './local-stripe.server';
 
 export type LocalStripeMode = 'off' | 'on' | 'refused';
 
@@ -31,9 +31,10 @@ export class LocalStripe {
 
   /** Starts the server and points `config` at it, with a key and a webhook secret of its own. */
   static async start(config: AppConfig): Promise<LocalStripe> {
-    const server = await new LocalStripeServer(`sk_test_local_${randomBytes(12).toString('hex')}`, { hostedPages: true }).start(
-      config.LOCAL_STRIPE_PORT,
-    );
+    // Loaded only here: a service with a real Stripe never loads the stand-in.
+    const { LocalStripeServer } = await import('./local-stripe.server');
+    const key = `sk_test_local_${randomBytes(12).toString('hex')}`;
+    const server = await new LocalStripeServer(key, { hostedPages: true, record: false }).start(config.LOCAL_STRIPE_PORT);
     const webhookSecret = `whsec_local_${randomBytes(16).toString('hex')}`;
     config.STRIPE_SECRET_KEY = server.secretKey;
     config.STRIPE_WEBHOOK_SECRET = webhookSecret;

@@ -34,6 +34,9 @@ type PageHandler = (params: Record<string, any>, match: RegExpExecArray) => Page
 const newId = (prefix: string) => `${prefix}_${randomBytes(8).toString('hex')}`;
 const now = () => Math.floor(Date.now() / 1000);
 
+/** How many answers are kept for replays of their idempotency keys. */
+const IDEMPOTENT_ANSWERS = 1_000;
+
 /** The error of a card the bank refused, as a payment intent carries it. */
 const CARD_DECLINED = { type: 'card_error', code: 'card_declined', decline_code: 'generic_decline' };
 
@@ -80,11 +83,12 @@ export class LocalStripeServer {
 
   /**
    * With `hostedPages`, the URLs of checkout sessions, portal sessions and hosted invoices lead to this server's own
-   * pages, for a browser; otherwise to Stripe-like addresses nobody opens (the tests).
+   * pages, for a browser; otherwise to Stripe-like addresses nobody opens (the tests). `record: false` keeps no
+   * record of the requests (`requests`, `calls`), which only tests read: a development server runs for days.
    */
   constructor(
     readonly secretKey = 'sk_test_fake',
-    private readonly options: { hostedPages?: boolean } = {},
+    private readonly options: { hostedPages?: boolean; record?: boolean } = {},
   ) {}
 
   /** Listens on 127.0.0.1 at `port` (0: a free one). */
@@ -706,6 +710,12 @@ export class LocalStripeServer {
   }
 
   /** A card declined on the hosted checkout page: the session stays open, and a payment session's intent failed. */
+  /** An answer kept for replays of its idempotency key: the newest IDEMPOTENT_ANSWERS of them. */
+  private remember(key: string, answer: { status: number; body: any }): void {
+    this.idempotent.set(key, answer);
+    if (this.idempotent.size > IDEMPOTENT_ANSWERS) this.idempotent.delete(this.idempotent.keys().next().value!);
+  }
+
   private isDisputed(paymentIntentId: string): boolean {
     return [...this.disputes.values()].some((dispute) => dispute.payment_intent === paymentIntentId);
   }
@@ -952,7 +962,7 @@ export class LocalStripeServer {
       }
     }
     const request: RecordedRequest = { method: req.method ?? 'GET', path, params, headers: req.headers };
-    this.requests.push(request);
+    if (this.options.record !== false) this.requests.push(request);
 
     const answer = (status: number, payload: any) => {
       res.writeHead(status, { 'content-type': 'application/json', 'request-id': newId('req') });
@@ -982,7 +992,7 @@ export class LocalStripeServer {
         const match = pattern.exec(path);
         if (method !== req.method || !match) continue;
         const { status = 200, body: payload } = handler(request, match);
-        if (key && status < 500) this.idempotent.set(key, { status, body: payload });
+        if (key && status < 500) this.remember(key, { status, body: payload });
         return answer(status, payload);
       }
       answer(404, stripeError('invalid_request_error', `Unrecognized request URL (${req.method}: ${path})`));
