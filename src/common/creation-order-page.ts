@@ -34,10 +34,9 @@ export async function pageInCreationOrder<Row extends { id: string; accountId: s
     query.andWhere(`(listed.created_at, listed.id) ${order === 'DESC' ? '<' : '>'} (:createdAt, :id)`, position);
   }
   const found = await query.getMany();
-  let preceded = false;
-  if (position) {
+  const preceded = async () => {
     const [head] = await inOrder(1).getMany();
-    preceded = head !== undefined && compareCreation(head, position) * (order === 'DESC' ? -1 : 1) <= 0;
-  }
-  return { rows: found.slice(0, first), more: found.length > first, preceded };
+    return head !== undefined && compareCreation(head, position!) * (order === 'DESC' ? -1 : 1) <= 0;
+  };
+  return { rows: found.slice(0, first), more: found.length > first, preceded: position ? preceded : false };
 }

@@ -7,8 +7,9 @@ export class PageInfo {
   @Field({ description: 'true when more nodes follow this page: ask again with `after: endCursor`' })
   hasNextPage!: boolean;
 
-  @Field({ description: 'true when nodes come before this page (a page asked for `after` a cursor that has some)' })
-  hasPreviousPage!: boolean;
+  // Read only when the field is asked for: finding out costs a query of its own (see connectionFrom).
+  @Field(() => Boolean, { description: 'true when nodes come before this page (a page asked for `after` a cursor that has some)' })
+  hasPreviousPage!: boolean | Promise<boolean>;
 
   @Field(() => String, { nullable: true, description: "the first edge's cursor; null when the page is empty" })
   startCursor!: string | null;
@@ -27,11 +28,14 @@ export interface Connection<T> {
   pageInfo: PageInfo;
 }
 
-/** One page of a list, in the list's order: whether rows follow it (`more`) and whether rows come before it. */
+/**
+ * One page of a list, in the list's order: whether rows follow it (`more`) and whether rows come before it
+ * (`preceded`: false on a first page; after a cursor, worked out when someone asks).
+ */
 export interface Page<T> {
   rows: T[];
   more: boolean;
-  preceded: boolean;
+  preceded: false | (() => Promise<boolean>);
 }
 
 /** The arguments of every paginated list: `first` and `after`. */
@@ -59,7 +63,9 @@ export function connectionFrom<Row, Node>(
     edges,
     pageInfo: {
       hasNextPage: page.more,
-      hasPreviousPage: page.preceded,
+      get hasPreviousPage() {
+        return page.preceded ? page.preceded() : false;
+      },
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges.at(-1)?.cursor ?? null,
     },

@@ -89,8 +89,8 @@ export class BalancesService {
     // Rows come before a page after a cursor when the account's newest row is at or above it: the first row of the
     // first page, read through the same function (a predicate on ids above the cursor could be planned as a scan
     // of the whole table for an account holding most of it).
-    const preceded = cursorId !== null && ((await this.newestId(pageFunction, accountId)) ?? 0) >= cursorId;
-    return { rows: found.slice(0, first), more: found.length > first, preceded };
+    const preceded = async () => ((await this.newestId(pageFunction, accountId)) ?? 0) >= cursorId!;
+    return { rows: found.slice(0, first), more: found.length > first, preceded: cursorId === null ? false : preceded };
   }
 
   private async newestId(
