@@ -43,6 +43,8 @@ describe('payments in development: the local Stripe (e2e, real service process)'
       { DATABASE_URL: database.url, APP_URL: 'http://localhost:5173', LOCAL_STRIPE_PORT: String(stripePort) },
       workDir,
     ).start();
+    // Its start-up lines, which a worker thread pretty-prints in development, may come after its first answers.
+    await service.waitForOutput(/GraphQL ready/);
     dataSource = new DataSource(databaseOptions(database.url, 2));
     await dataSource.initialize();
   }, 90_000);

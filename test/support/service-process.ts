@@ -56,6 +56,14 @@ export class ServiceProcess {
     throw new Error(`the service did not become healthy:\n${this.log}`);
   }
 
+  /** Resolves once its output matches `pattern` (log lines may follow the answers: a worker thread writes them). */
+  async waitForOutput(pattern: RegExp, timeoutMs = 10_000): Promise<void> {
+    for (let waited = 0; !pattern.test(this.output); waited += POLL_MS) {
+      if (waited >= timeoutMs) throw new Error(`no ${pattern} in the service's output:\n${this.log}`);
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+
   /** Starts it and resolves with its exit code once it exits by itself (a start it refuses). */
   async exited(): Promise<number | null> {
     const child = await this.spawn();
